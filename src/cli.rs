@@ -1,0 +1,292 @@
+//! The command line: GGP's flag form as the main job, plus subcommands.
+//!
+//! `ggp -g GROUP -a ARCH -d deployments/x.conf --script` does what `ggp.sh` did, so users can
+//! switch without relearning; `plan`, `build`, `deploy`, `bundle`, `destroy` and `doctor` are the
+//! stages on their own. Definitions only: `main` dispatches.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::arch::Arch;
+use crate::config::Target;
+
+/// Build and provision AWS IoT Greengrass groups from a GGP-style project.
+#[derive(Debug, Parser)]
+#[command(name = "ggp", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// GGP's flag form: the same as `ggp deploy …`.
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The project folder (holding deployments/, functions/, connectors/). Default: current directory.
+    #[arg(long, global = true, value_name = "DIR", env = "GGP_PROJECT_DIR")]
+    pub project_dir: Option<PathBuf>,
+    /// AWS profile from ~/.aws/config and ~/.aws/credentials.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region (default: AWS_REGION, the profile, then instance metadata).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (an emulator, a VPC endpoint).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Print machine-readable JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More logging (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// A comma-separated list of architectures (`X86_64,ARM32`), in order, without repeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchList(pub Vec<Arch>);
+
+impl std::str::FromStr for ArchList {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Arch::parse_list(s).map(ArchList).map_err(|e| e.to_string())
+    }
+}
+
+/// Flags of the deploy job, with GGP's names.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DeployArgs {
+    /// The Greengrass group name; the core thing is <GROUP>_Core.
+    #[arg(short = 'g', long = "group-name", value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Target architecture(s), comma-separated: X86_64, ARM32, ARM64 (and GGP's ARMV7L_RASPBIAN, ARMV8, ARMV6L_RASPBIAN, ARMV8_OPENWRT, ARMV7L_OPENWRT, AARCH64).
+    #[arg(short = 'a', long = "arch", value_name = "ARCH")]
+    pub arch: Option<ArchList>,
+    /// The deployment file (deployments/x.conf), or EMPTY for a core with no functions.
+    #[arg(short = 'd', long = "deployment-config", value_name = "FILE")]
+    pub deployment: Option<String>,
+    /// Write build/gg.<group>.sh, the self-extracting installer.
+    #[arg(long)]
+    pub script: bool,
+    /// Write build/oem.<group>.tar with certificates and config.
+    #[arg(long)]
+    pub oem: bool,
+    /// Write build/<group>-<arch>.tar.gz, the offline bundle.
+    #[arg(long)]
+    pub bundle: bool,
+    /// Upload outputs (and oversized Lambda packages) to this existing bucket.
+    #[arg(long, value_name = "BUCKET", requires = "s3_directory")]
+    pub s3_bucket: Option<String>,
+    /// Key prefix in --s3-bucket (`/` for the bucket root).
+    #[arg(long, value_name = "DIR", requires = "s3_bucket")]
+    pub s3_directory: Option<String>,
+    /// Create the core certificate from this CSR file; the private key never leaves the device.
+    #[arg(long, value_name = "FILE", conflicts_with = "certificate_arn")]
+    pub csr: Option<PathBuf>,
+    /// Use this existing certificate for the core.
+    #[arg(long, value_name = "ARN")]
+    pub certificate_arn: Option<String>,
+    /// Replace the core's keys: the old certificate is detached and deactivated.
+    #[arg(long)]
+    pub force_create_new_keys: bool,
+    /// Use this existing IAM role as the core role instead of creating one.
+    #[arg(long, value_name = "NAME")]
+    pub core_role_name: Option<String>,
+    /// Use this existing IoT policy for the core instead of creating one.
+    #[arg(long, value_name = "NAME")]
+    pub core_policy_name: Option<String>,
+    /// Do not create or associate the Greengrass service role.
+    #[arg(long)]
+    pub service_role_exists: bool,
+    /// MQTT port of the core (default 8883); only with --script, --oem or --bundle.
+    #[arg(long, value_name = "PORT")]
+    pub mqtt_port: Option<u16>,
+    /// Write useSystemd = no into config.json.
+    #[arg(long)]
+    pub no_systemd: bool,
+    /// Greengrass generation: v1 or v2 (default: conf.target, else v2).
+    #[arg(long, value_name = "v1|v2")]
+    pub target: Option<Target>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what a deploy would create or change, and the artifacts a build would produce.
+    Plan(PlanArgs),
+    /// Build function packages per architecture in Docker, without touching AWS.
+    Build(BuildArgs),
+    /// Build, provision and deploy (the same as the flag form).
+    Deploy(DeployArgs),
+    /// Write the offline installer bundle for a group.
+    Bundle(BundleArgs),
+    /// Delete what ggp created for a group.
+    Destroy(DestroyArgs),
+    /// Check credentials, region, endpoints and the Docker engine.
+    Doctor,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// The Greengrass group name.
+    #[arg(short = 'g', long = "group-name", value_name = "GROUP")]
+    pub group: Option<String>,
+    /// The deployment file, or EMPTY.
+    #[arg(short = 'd', long = "deployment-config", value_name = "FILE")]
+    pub deployment: Option<String>,
+    /// Architecture(s) whose artifacts to list.
+    #[arg(short = 'a', long = "arch", value_name = "ARCH")]
+    pub arch: Option<ArchList>,
+    /// Greengrass generation: v1 or v2.
+    #[arg(long, value_name = "v1|v2")]
+    pub target: Option<Target>,
+    /// Show the certificate source as if --csr were given.
+    #[arg(long, value_name = "FILE")]
+    pub csr: Option<PathBuf>,
+    /// Show the certificate source as if --certificate-arn were given.
+    #[arg(long, value_name = "ARN")]
+    pub certificate_arn: Option<String>,
+    /// Use this existing IAM role as the core role.
+    #[arg(long, value_name = "NAME")]
+    pub core_role_name: Option<String>,
+    /// Use this existing IoT policy.
+    #[arg(long, value_name = "NAME")]
+    pub core_policy_name: Option<String>,
+    /// Do not manage the service role.
+    #[arg(long)]
+    pub service_role_exists: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    /// The deployment file whose functions to build.
+    #[arg(short = 'd', long = "deployment-config", value_name = "FILE")]
+    pub deployment: Option<String>,
+    /// Architecture(s), comma-separated.
+    #[arg(short = 'a', long = "arch", value_name = "ARCH")]
+    pub arch: Option<ArchList>,
+    /// Where packages go (default: build/functions).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Rebuild even when the cache has the package.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Parallel jobs (default: number of cores).
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BundleArgs {
+    /// The Greengrass group name.
+    #[arg(short = 'g', long = "group-name", value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Architecture(s).
+    #[arg(short = 'a', long = "arch", value_name = "ARCH")]
+    pub arch: Option<ArchList>,
+    /// The Greengrass core software archive to embed.
+    #[arg(long, value_name = "FILE")]
+    pub core_software: Option<PathBuf>,
+    /// Expected sha256 of --core-software when it is not in ggp's table.
+    #[arg(long, value_name = "HEX")]
+    pub core_software_sha256: Option<String>,
+    /// Put certificates and key in a separate archive, so the main one is the same for every device.
+    #[arg(long)]
+    pub split_secrets: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DestroyArgs {
+    /// The Greengrass group to delete.
+    #[arg(short = 'g', long = "group-name", value_name = "GROUP")]
+    pub group: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn ggp_flag_form_parses() {
+        let cli = Cli::try_parse_from([
+            "ggp",
+            "-g",
+            "test-group",
+            "-a",
+            "X86_64",
+            "-d",
+            "deployments/test.conf",
+            "--script",
+            "--oem",
+            "--s3-bucket",
+            "b",
+            "--s3-directory",
+            "d",
+            "--core-role-name",
+            "r",
+            "--core-policy-name",
+            "p",
+            "--service-role-exists",
+            "--mqtt-port",
+            "8884",
+            "--no-systemd",
+            "--force-create-new-keys",
+        ])
+        .unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.deploy.group.as_deref(), Some("test-group"));
+        assert_eq!(cli.deploy.arch, Some(ArchList(vec![Arch::X86_64])));
+        assert!(
+            cli.deploy.script
+                && cli.deploy.oem
+                && cli.deploy.no_systemd
+                && cli.deploy.service_role_exists
+        );
+        assert_eq!(cli.deploy.mqtt_port, Some(8884));
+    }
+
+    #[test]
+    fn subcommands_and_globals_parse() {
+        let cli = Cli::try_parse_from([
+            "ggp",
+            "--project-dir",
+            "/p",
+            "plan",
+            "-g",
+            "g",
+            "-d",
+            "deployments/x.conf",
+            "--json",
+            "-a",
+            "ARM32,ARM64",
+        ])
+        .unwrap();
+        assert!(cli.global.json);
+        let Some(Command::Plan(p)) = cli.command else {
+            panic!()
+        };
+        assert_eq!(
+            p.arch,
+            Some(ArchList(vec![Arch::Armv7lRaspbian, Arch::Armv8]))
+        );
+        assert!(Cli::try_parse_from(["ggp", "-a", "SPARC"]).is_err());
+        assert!(
+            Cli::try_parse_from(["ggp", "--s3-bucket", "b"]).is_err(),
+            "--s3-bucket needs --s3-directory"
+        );
+    }
+}

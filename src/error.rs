@@ -1,0 +1,68 @@
+//! The errors that reach `main`, and the exit status each one gives.
+//!
+//! Every stage returns its own error type; they meet here. `main` prints the message (one line of
+//! cause, then a `hint:` line where there is something to do) and exits with [`Error::exit_code`].
+//! Nothing below `main` exits the process.
+
+use crate::config::ConfigErrors;
+
+/// Exit statuses, documented in the README. Distinct per failure class so scripts can branch.
+pub mod exit {
+    pub const OK: i32 = 0;
+    /// A runtime failure with no more specific class.
+    pub const FAILURE: i32 = 1;
+    /// Bad command line, or a command that is not implemented yet.
+    pub const USAGE: i32 = 2;
+    /// The project's configuration is invalid.
+    pub const CONFIG: i32 = 3;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+    #[error("`ggp {0}` is not implemented yet")]
+    NotImplemented(&'static str),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config(_) => exit::CONFIG,
+            Error::NotImplemented(_) | Error::Usage(_) => exit::USAGE,
+            Error::Io { .. } | Error::Other(_) => exit::FAILURE,
+        }
+    }
+
+    /// A second line telling the user what to do, where there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::NotImplemented(_) => {
+                Some("this stage has not landed yet; `ggp plan` shows what it will do".into())
+            }
+            Error::Config(_) => Some(
+                "fix the lines named above; `ggp plan` re-checks without touching AWS or Docker"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+
+    pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,20 @@
+//! ggp: build and provision AWS IoT Greengrass groups from a GGP-style project.
+//!
+//! The pipeline, one module per stage, each with a narrow entry point:
+//! - [`config`]: read and validate the project (`load_project`);
+//! - [`plan`]: the resources and artifacts a run would create, offline (`plan::build`);
+//!
+//! Shared value types: [`arch::Arch`], [`language::Language`]. Errors meet in [`error`].
+//! Stages not listed here have not landed yet; the CLI says so instead of faking them.
+
+pub mod arch;
+pub mod cli;
+pub mod config;
+pub mod defaults;
+pub mod error;
+pub mod language;
+pub mod plan;
+pub mod topics;
+
+/// ggp's version, recorded in artifacts and cache keys.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,160 @@
+//! `ggp`: parse the command line, run one stage, print the result, exit with its status.
+//! The only place the process exits.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use ggp::cli::{Cli, Command, DeployArgs, GlobalArgs, PlanArgs};
+use ggp::config::{load_project, DeploymentSource, Injected, ProjectPaths, Target};
+use ggp::defaults::load_defaults;
+use ggp::error::{Error, Result};
+use ggp::plan::{self, CertificateSource, PlanOptions};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.global);
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    match run(cli, &env) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "error: {e}");
+            if let Some(h) = e.hint() {
+                let _ = writeln!(err, "hint: {h}");
+            }
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
+        }
+    }
+}
+
+fn init_logging(g: &GlobalArgs) {
+    let level = if g.quiet {
+        "error"
+    } else {
+        match g.verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GGP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn project_paths(g: &GlobalArgs) -> Result<ProjectPaths> {
+    let dir = match &g.project_dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().map_err(|e| Error::io(".", e))?,
+    };
+    let dir = std::fs::canonicalize(&dir).map_err(|e| Error::io(&dir, e))?;
+    Ok(ProjectPaths::new(dir))
+}
+
+/// The region as far as it is known without network (issue 4 adds profiles and IMDS).
+fn offline_region(g: &GlobalArgs, env: &BTreeMap<String, String>) -> Option<String> {
+    g.region
+        .clone()
+        .or_else(|| env.get("AWS_REGION").cloned())
+        .or_else(|| env.get("AWS_DEFAULT_REGION").cloned())
+        .filter(|r| !r.is_empty())
+}
+
+fn run(cli: Cli, env: &BTreeMap<String, String>) -> Result<()> {
+    let defaults = load_defaults(env)?;
+    match cli.command {
+        Some(Command::Plan(args)) => {
+            let mut d = DeployArgs {
+                group: args.group.clone(),
+                arch: args.arch.clone(),
+                deployment: args.deployment.clone(),
+                target: args.target,
+                ..Default::default()
+            };
+            defaults.apply(&mut d).map_err(Error::Usage)?;
+            plan_cmd(&cli.global, &args, &d, env)
+        }
+        Some(Command::Build(_)) => Err(Error::NotImplemented("build")),
+        Some(Command::Deploy(_)) => Err(Error::NotImplemented("deploy")),
+        Some(Command::Bundle(_)) => Err(Error::NotImplemented("bundle")),
+        Some(Command::Destroy(_)) => Err(Error::NotImplemented("destroy")),
+        Some(Command::Doctor) => Err(Error::NotImplemented("doctor")),
+        None => {
+            let mut d = cli.deploy.clone();
+            defaults.apply(&mut d).map_err(Error::Usage)?;
+            if d.deployment.is_none() {
+                return Err(Error::Usage(
+                    "no operation: give -d FILE (the deploy job) or a subcommand; see --help"
+                        .into(),
+                ));
+            }
+            Err(Error::NotImplemented("deploy"))
+        }
+    }
+}
+
+fn plan_cmd(
+    g: &GlobalArgs,
+    args: &PlanArgs,
+    d: &DeployArgs,
+    env: &BTreeMap<String, String>,
+) -> Result<()> {
+    let paths = project_paths(g)?;
+    let group = d
+        .group
+        .clone()
+        .ok_or_else(|| Error::Usage("plan needs -g GROUP".into()))?;
+    let deployment = d
+        .deployment
+        .clone()
+        .ok_or_else(|| Error::Usage("plan needs -d deployments/FILE.conf (or EMPTY)".into()))?;
+    let source = DeploymentSource::from_arg(&deployment, &paths);
+    let injected = Injected::offline(&group, offline_region(g, env));
+    let project = load_project(&paths, &source, &injected, env)?;
+    let target = d.target.or(project.deployment.target).unwrap_or(Target::V2);
+    if target == Target::V2 {
+        return Err(Error::NotImplemented("plan --target v2"));
+    }
+    let certificate = if let Some(arn) = &args.certificate_arn {
+        CertificateSource::ExistingArn { arn: arn.clone() }
+    } else if let Some(csr) = &args.csr {
+        CertificateSource::Csr {
+            file: csr.display().to_string(),
+        }
+    } else {
+        CertificateSource::StoredOrNew
+    };
+    let opts = PlanOptions {
+        archs: d.arch.clone().map(|a| a.0).unwrap_or_default(),
+        target,
+        certificate,
+        core_role_name: args.core_role_name.clone(),
+        core_policy_name: args.core_policy_name.clone(),
+        service_role_exists: args.service_role_exists,
+        build_dir: PathBuf::from("build"),
+    };
+    let plan = plan::build(&project, &injected, &opts).map_err(|e| Error::Other(e.to_string()))?;
+    let mut out = std::io::stdout().lock();
+    let text = if g.json {
+        serde_json::to_string_pretty(&plan).map_err(|e| Error::Other(e.to_string()))? + "\n"
+    } else {
+        plan.render_text()
+    };
+    out.write_all(text.as_bytes())
+        .map_err(|e| Error::io("stdout", e))?;
+    if !g.json {
+        for w in &project.warnings {
+            tracing::warn!("{w}");
+        }
+    }
+    Ok(())
+}
