@@ -1,0 +1,78 @@
+"""Command line: start the extended moto server and print the URL it listens on.
+
+The first line on stdout is `listening on http://HOST:PORT` (flushed), so a harness that starts
+the emulator with `--port 0` can read which port it got.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ggp_emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default 0)")
+    parser.add_argument(
+        "--deployment-polls",
+        type=int,
+        default=2,
+        help="GetDeploymentStatus polls a Greengrass V1 deployment stays Building/InProgress (default 2)",
+    )
+    parser.add_argument(
+        "--v2-deployment-polls",
+        type=int,
+        default=2,
+        help="GetDeployment polls a Greengrass V2 deployment stays ACTIVE (default 2)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not log each request to stderr")
+    args = parser.parse_args(argv)
+    if args.deployment_polls < 0 or args.v2_deployment_polls < 0:
+        parser.error("poll counts must be >= 0")
+
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+    from werkzeug.serving import make_server
+
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    from . import control
+    from .server import build_app
+
+    control.DEFAULTS["deploymentPolls"] = args.deployment_polls
+    control.DEFAULTS["v2DeploymentPolls"] = args.v2_deployment_polls
+
+    handler = MotoRequestHandler
+    if args.quiet:
+
+        class QuietHandler(MotoRequestHandler):
+            def log_request(self, *a, **k):  # noqa: D401
+                pass
+
+        handler = QuietHandler
+
+    server = make_server(args.host, args.port, build_app(), threaded=True, request_handler=handler)
+    port = server.server_port
+    # moto builds some self-referencing URLs from MOTO_PORT
+    os.environ["MOTO_PORT"] = str(port)
+    host = args.host if ":" not in args.host else f"[{args.host}]"
+    print(f"listening on http://{host}:{port}", flush=True)
+
+    def stop(signum, frame):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

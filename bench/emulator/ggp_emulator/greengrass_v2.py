@@ -1,0 +1,892 @@
+"""Greengrass V2 (`greengrassv2`), which moto 5.2.5 does not have at all.
+
+Requests are signed as service `greengrass` and use paths under `/greengrass/v2/`, so they reach
+moto's greengrass app; `dispatch.py` routes them here with the botocore `greengrassv2` model.
+State (components, deployments, core devices, tags) hangs off moto's GreengrassBackend as `ggp_v2`,
+so `/moto-api/reset` clears it. Core devices appear only when the bench reports one
+(`POST /ggp-bench/greengrassv2/core-device`), as a real device would by connecting.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+import yaml
+
+from . import control
+from .errors import ApiError, v2_conflict, v2_not_found, v2_validation
+from .model import FieldError
+
+if TYPE_CHECKING:
+    from moto.greengrass.models import GreengrassBackend
+
+Handler = Callable[["GreengrassBackend", dict[str, Any]], dict[str, Any] | None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(name: str):
+    def deco(fn: Handler) -> Handler:
+        HANDLERS[name] = fn
+        return fn
+
+    return deco
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+# ------------------------------------------------------------------------------------------------
+# State
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ComponentVersion:
+    name: str
+    version: str
+    arn: str
+    recipe: dict[str, Any]
+    created: dt.datetime
+    description: str | None
+    publisher: str | None
+    platforms: list[dict[str, Any]]
+    state: str = "DEPLOYABLE"
+    message: str | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Deployment:
+    id: str
+    arn: str
+    target_arn: str
+    revision_id: str
+    name: str | None
+    components: dict[str, Any]
+    policies: dict[str, Any] | None
+    iot_job_config: dict[str, Any] | None
+    parent_target_arn: str | None
+    iot_job_id: str
+    iot_job_arn: str
+    created: dt.datetime
+    status: str = "ACTIVE"
+    latest: bool = True
+    polls: int = 0
+    # per-device execution view (ListEffectiveDeployments)
+    execution_status: str = "IN_PROGRESS"
+    modified: dt.datetime = field(default_factory=_now)
+    reason: str | None = None
+    error_stack: list[str] | None = None
+    error_types: list[str] | None = None
+
+
+@dataclass
+class CoreDevice:
+    thing_name: str
+    status: str
+    last_status_update: dt.datetime
+    core_version: str | None = None
+    platform: str | None = None
+    architecture: str | None = None
+    runtime: str | None = None
+    installed_components: list[dict[str, Any]] | None = None
+
+
+class V2State:
+    def __init__(self, backend: "GreengrassBackend"):
+        self.backend = backend
+        self.components: dict[str, dict[str, ComponentVersion]] = {}
+        self.deployments: dict[str, Deployment] = {}
+        self.core_devices: dict[str, CoreDevice] = {}
+        self.tags: dict[str, dict[str, str]] = {}
+
+    def arn_prefix(self) -> str:
+        b = self.backend
+        return f"arn:{b.partition}:greengrass:{b.region_name}:{b.account_id}"
+
+
+def _state(b: "GreengrassBackend") -> V2State:
+    return b.ggp_v2
+
+
+# ------------------------------------------------------------------------------------------------
+# Versions and pagination
+# ------------------------------------------------------------------------------------------------
+
+_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
+
+
+def _semver_key(v: str) -> tuple:
+    m = _SEMVER.match(v)
+    if not m:
+        return (0, 0, 0, 0, v)
+    major, minor, patch, pre = int(m.group(1)), int(m.group(2)), int(m.group(3)), m.group(4)
+    # a pre-release sorts before its release
+    return (major, minor, patch, 0 if pre else 1, pre or "")
+
+
+def _paginate(items: list[Any], p: dict[str, Any]) -> tuple[list[Any], str | None]:
+    start = 0
+    if p.get("nextToken"):
+        try:
+            start = int(base64.urlsafe_b64decode(p["nextToken"].encode()).decode())
+        except (ValueError, UnicodeDecodeError):
+            raise v2_validation(message="The nextToken is not valid.", reason="OTHER")
+    size = p.get("maxResults") or 50
+    page = items[start : start + size]
+    nxt = start + size
+    token = base64.urlsafe_b64encode(str(nxt).encode()).decode() if nxt < len(items) else None
+    return page, token
+
+
+# ------------------------------------------------------------------------------------------------
+# Components
+# ------------------------------------------------------------------------------------------------
+
+
+def _ci_get(d: dict[str, Any], key: str) -> Any:
+    """Recipe top-level keys are case-insensitive."""
+    for k, v in d.items():
+        if isinstance(k, str) and k.lower() == key.lower():
+            return v
+    return None
+
+
+def _parse_recipe(raw: bytes) -> dict[str, Any]:
+    text = raw.decode("utf-8") if isinstance(raw, (bytes, bytearray)) else str(raw)
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise v2_validation(message=f"The recipe could not be parsed as JSON or YAML: {e}", reason="CANNOT_PARSE")
+    if not isinstance(doc, dict):
+        raise v2_validation(message="The recipe must be a JSON or YAML object.", reason="CANNOT_PARSE")
+    return _plain(doc)
+
+
+def _plain(v: Any) -> Any:
+    """YAML turns unquoted dates into date objects; recipes keep them as text."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return v
+
+
+def _check_recipe(recipe: dict[str, Any]) -> tuple[str, str]:
+    errors: list[FieldError] = []
+    fmt = _ci_get(recipe, "RecipeFormatVersion")
+    if fmt is None:
+        errors.append(FieldError("RecipeFormatVersion", "is required"))
+    elif str(fmt) != "2020-01-25":
+        errors.append(FieldError("RecipeFormatVersion", "must be 2020-01-25"))
+    name = _ci_get(recipe, "ComponentName")
+    version = _ci_get(recipe, "ComponentVersion")
+    if not isinstance(name, str) or not name:
+        errors.append(FieldError("ComponentName", "is required"))
+    elif len(name) > 128:
+        errors.append(FieldError("ComponentName", "length must be at most 128"))
+    if not isinstance(version, str) or not version:
+        errors.append(FieldError("ComponentVersion", "is required and must be a string"))
+    elif not _SEMVER.match(version):
+        errors.append(FieldError("ComponentVersion", "must be a semantic version (major.minor.patch)"))
+    manifests = _ci_get(recipe, "Manifests")
+    if manifests is not None and not isinstance(manifests, list):
+        errors.append(FieldError("Manifests", "must be a list"))
+    if errors:
+        raise v2_validation(errors, message="The recipe is not valid: " + "; ".join(f"{e.path} {e.message}" for e in errors))
+    return name, version
+
+
+def _artifact_digests(b: "GreengrassBackend", recipe: dict[str, Any]) -> dict[str, str]:
+    """Fill Digest/Algorithm of s3:// artifacts the way the service does; report the missing ones."""
+    import hashlib
+
+    from moto.s3.models import s3_backends
+
+    errors: dict[str, str] = {}
+    s3 = s3_backends[b.account_id]["aws"]
+    for manifest in _ci_get(recipe, "Manifests") or []:
+        if not isinstance(manifest, dict):
+            continue
+        for art in _ci_get(manifest, "Artifacts") or []:
+            if not isinstance(art, dict):
+                continue
+            uri_key = next((k for k in art if k.lower() == "uri"), None)
+            uri = art.get(uri_key) if uri_key else None
+            if not isinstance(uri, str) or not uri.startswith("s3://"):
+                continue
+            bucket, _, key = uri[len("s3://") :].partition("/")
+            obj = None
+            try:
+                obj = s3.get_object(bucket, key)
+            except Exception:
+                obj = None
+            if obj is None:
+                errors[uri] = f"Failed to get artifact {uri}: the object does not exist or is not accessible."
+                continue
+            digest = base64.b64encode(hashlib.sha256(obj.value).digest()).decode("ascii")
+            art["Digest"] = digest
+            art["Algorithm"] = "SHA-256"
+    return errors
+
+
+def _platforms(recipe: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for m in _ci_get(recipe, "Manifests") or []:
+        if isinstance(m, dict):
+            plat = _ci_get(m, "Platform")
+            entry: dict[str, Any] = {"attributes": {str(k): str(v) for k, v in (plat or {}).items()}}
+            if _ci_get(m, "Name"):
+                entry["name"] = str(_ci_get(m, "Name"))
+            out.append(entry)
+    return out
+
+
+def _lambda_recipe(b: "GreengrassBackend", src: dict[str, Any]) -> dict[str, Any]:
+    """The recipe the service generates for a Lambda function component (B.5 of the formats reference)."""
+    from moto.awslambda.models import lambda_backends
+
+    arn = src["lambdaArn"]
+    m = re.match(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):([0-9]{12}):function:([a-zA-Z0-9_-]+):([0-9]+)$", arn)
+    if not m:
+        raise v2_validation(
+            [FieldError("lambdaFunction.lambdaArn", "must be the ARN of a published function version (no $LATEST, no alias)")]
+        )
+    region, account, fname, fversion = m.groups()
+    fn = None
+    try:
+        fn = lambda_backends[account][region].get_function(fname, fversion)
+    except Exception:
+        fn = None
+    if fn is None or str(fn.version) != fversion:
+        raise v2_validation([FieldError("lambdaFunction.lambdaArn", f"function version {arn} does not exist")])
+    params = src.get("componentLambdaParameters") or {}
+    linux = params.get("linuxProcessParams") or {}
+    container = linux.get("containerParams") or {}
+    isolation = linux.get("isolationMode") or "GreengrassContainer"
+    volumes = {
+        str(i): {
+            "sourcePath": v.get("sourcePath"),
+            "destinationPath": v.get("destinationPath"),
+            "permission": v.get("permission") or "ro",
+            "addGroupOwner": bool(v.get("addGroupOwner", False)),
+        }
+        for i, v in enumerate(container.get("volumes") or [])
+    }
+    devices = {
+        str(i): {"path": d.get("path"), "permission": d.get("permission") or "ro", "addGroupOwner": bool(d.get("addGroupOwner", False))}
+        for i, d in enumerate(container.get("devices") or [])
+    }
+    topics = {str(i): {"topic": e["topic"], "type": e["type"]} for i, e in enumerate(params.get("eventSources") or [])}
+    default_config = {
+        "lambdaExecutionParameters": {"EnvironmentVariables": dict(params.get("environmentVariables") or {})},
+        "containerParams": {
+            "memorySize": container.get("memorySizeInKB", 16384),
+            "mountROSysfs": bool(container.get("mountROSysfs", False)),
+            "volumes": volumes,
+            "devices": devices,
+        },
+        "containerMode": isolation,
+        "timeoutInSeconds": params.get("timeoutInSeconds", 3),
+        "maxInstancesCount": params.get("maxInstancesCount", 100),
+        "inputPayloadEncodingType": params.get("inputPayloadEncodingType") or "json",
+        "maxQueueSize": params.get("maxQueueSize", 1000),
+        "pinned": params.get("pinned", True),
+        "maxIdleTimeInSeconds": params.get("maxIdleTimeInSeconds", 60),
+        "statusTimeoutInSeconds": params.get("statusTimeoutInSeconds", 60),
+        "pubsubTopics": topics,
+    }
+    deps: dict[str, Any] = {
+        "aws.greengrass.LambdaLauncher": {"VersionRequirement": ">=2.0.0 <3.0.0", "DependencyType": "HARD"},
+        "aws.greengrass.TokenExchangeService": {"VersionRequirement": ">=2.0.0 <3.0.0", "DependencyType": "HARD"},
+        "aws.greengrass.LambdaRuntimes": {"VersionRequirement": ">=2.0.0 <3.0.0", "DependencyType": "SOFT"},
+    }
+    for name, req in (src.get("componentDependencies") or {}).items():
+        deps[name] = {"VersionRequirement": req.get("versionRequirement"), "DependencyType": req.get("dependencyType") or "HARD"}
+    artifact = {
+        "Uri": "greengrass:lambda-artifact.zip",
+        "Digest": fn.code_sha_256,
+        "Algorithm": "SHA-256",
+        "Unarchive": "ZIP",
+        "Permission": {"Read": "OWNER", "Execute": "NONE"},
+    }
+    platforms = src.get("componentPlatforms") or [{"attributes": {"os": "linux"}}]
+    manifests = []
+    for plat in platforms:
+        man: dict[str, Any] = {"Platform": dict(plat.get("attributes") or {}), "Lifecycle": {}, "Artifacts": [dict(artifact)]}
+        if plat.get("name"):
+            man["Name"] = plat["name"]
+        manifests.append(man)
+    launcher = "{aws.greengrass.LambdaLauncher:artifacts:path}/lambda-launcher"
+    recipe = {
+        "RecipeFormatVersion": "2020-01-25",
+        "ComponentName": src.get("componentName") or fname,
+        "ComponentVersion": src.get("componentVersion") or f"{fversion}.0.0",
+        "ComponentType": "aws.greengrass.lambda",
+        "ComponentDescription": fn.description or "",
+        "ComponentPublisher": "AWS Lambda",
+        "ComponentSource": arn,
+        "ComponentConfiguration": {"DefaultConfiguration": default_config},
+        "ComponentDependencies": deps,
+        "Manifests": manifests,
+        "Lifecycle": {
+            "startup": {"requiresPrivilege": True, "script": f"{launcher} start"},
+            "setenv": {
+                "AWS_GREENGRASS_LAMBDA_CONTAINER_MODE": "{configuration:/containerMode}",
+                "AWS_GREENGRASS_LAMBDA_ARN": arn,
+                "AWS_GREENGRASS_LAMBDA_FUNCTION_HANDLER": fn.handler,
+                "AWS_GREENGRASS_LAMBDA_ARTIFACT_PATH": "{artifacts:decompressedPath}/lambda-artifact",
+                "AWS_GREENGRASS_LAMBDA_CONTAINER_PARAMS": "{configuration:/containerParams}",
+                "AWS_GREENGRASS_LAMBDA_STATUS_TIMEOUT_SECONDS": "{configuration:/statusTimeoutInSeconds}",
+                "AWS_GREENGRASS_LAMBDA_ENCODING_TYPE": "{configuration:/inputPayloadEncodingType}",
+                "AWS_GREENGRASS_LAMBDA_PARAMS": "{configuration:/lambdaExecutionParameters}",
+                "AWS_GREENGRASS_LAMBDA_RUNTIME_PATH": "{aws.greengrass.LambdaRuntimes:artifacts:decompressedPath}/runtime/",
+                "AWS_GREENGRASS_LAMBDA_EXEC_ARGS": json.dumps(params.get("execArgs") or []),
+                "AWS_GREENGRASS_LAMBDA_RUNTIME": fn.run_time,
+            },
+            "shutdown": {"requiresPrivilege": True, "script": f"{launcher} stop; {launcher} clean"},
+        },
+    }
+    if recipe["ComponentVersion"] and not _SEMVER.match(recipe["ComponentVersion"]):
+        raise v2_validation([FieldError("lambdaFunction.componentVersion", "must be a semantic version (major.minor.patch)")])
+    return recipe
+
+
+def _component_arn(st: V2State, name: str, version: str | None = None) -> str:
+    arn = f"{st.arn_prefix()}:components:{name}"
+    return f"{arn}:versions:{version}" if version else arn
+
+
+@handles("CreateComponentVersion")
+def create_component_version(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    st = _state(b)
+    has_inline, has_lambda = p.get("inlineRecipe") is not None, p.get("lambdaFunction") is not None
+    if has_inline == has_lambda:
+        raise v2_validation(message="Specify exactly one of inlineRecipe or lambdaFunction.", reason="OTHER")
+    recipe = _parse_recipe(p["inlineRecipe"]) if has_inline else _lambda_recipe(b, p["lambdaFunction"])
+    name, version = _check_recipe(recipe)
+    arn = _component_arn(st, name, version)
+    if version in st.components.get(name, {}):
+        raise v2_conflict("COMPONENT_VERSION", arn, f"Component {name} version {version} already exists.")
+    errors = _artifact_digests(b, recipe) if has_inline else {}
+    cv = ComponentVersion(
+        name=name,
+        version=version,
+        arn=arn,
+        recipe=recipe,
+        created=_now(),
+        description=_ci_get(recipe, "ComponentDescription"),
+        publisher=_ci_get(recipe, "ComponentPublisher"),
+        platforms=_platforms(recipe),
+    )
+    if errors:
+        cv.state, cv.errors = "FAILED", errors
+        cv.message = "Failed to validate the artifacts of the component."
+    st.components.setdefault(name, {})[version] = cv
+    if p.get("tags"):
+        st.tags[arn] = dict(p["tags"])
+    return {"arn": arn, "componentName": name, "componentVersion": version, "creationTimestamp": cv.created, "status": _status(cv)}
+
+
+def _status(cv: ComponentVersion) -> dict[str, Any]:
+    out: dict[str, Any] = {"componentState": cv.state, "vendorGuidance": "ACTIVE"}
+    if cv.message:
+        out["message"] = cv.message
+    if cv.errors:
+        out["errors"] = dict(cv.errors)
+    return out
+
+
+_VERSION_ARN = re.compile(r"^arn:[^:]*:greengrass:([^:]*):(aws|[0-9]+):components:([^:]+):versions:([^:]+)$")
+_COMPONENT_ARN = re.compile(r"^arn:[^:]*:greengrass:([^:]*):(aws|[0-9]+):components:([^:]+)$")
+
+
+def _component_version(b: "GreengrassBackend", arn: str) -> ComponentVersion:
+    st = _state(b)
+    m = _VERSION_ARN.match(arn)
+    cv = None
+    if m and m.group(2) == b.account_id and m.group(1) == b.region_name:
+        cv = st.components.get(m.group(3), {}).get(m.group(4))
+    if cv is None:
+        raise v2_not_found("COMPONENT_VERSION", arn, f"Component version {arn} not found.")
+    return cv
+
+
+@handles("DescribeComponent")
+def describe_component(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    cv = _component_version(b, p["arn"])
+    return {
+        "arn": cv.arn,
+        "componentName": cv.name,
+        "componentVersion": cv.version,
+        "creationTimestamp": cv.created,
+        "publisher": cv.publisher,
+        "description": cv.description,
+        "status": _status(cv),
+        "platforms": cv.platforms,
+        "tags": _state(b).tags.get(cv.arn) or None,
+    }
+
+
+@handles("GetComponent")
+def get_component(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    cv = _component_version(b, p["arn"])
+    fmt = p.get("recipeOutputFormat") or "JSON"
+    if fmt == "YAML":
+        recipe = yaml.safe_dump(cv.recipe, sort_keys=False).encode("utf-8")
+    else:
+        recipe = json.dumps(cv.recipe, indent=2).encode("utf-8")
+    return {"recipeOutputFormat": fmt, "recipe": recipe, "tags": _state(b).tags.get(cv.arn) or None}
+
+
+def _latest(versions: dict[str, ComponentVersion]) -> ComponentVersion:
+    return max(versions.values(), key=lambda cv: _semver_key(cv.version))
+
+
+@handles("ListComponents")
+def list_components(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    st = _state(b)
+    items = []
+    if p.get("scope") != "PUBLIC":  # only private components live here
+        for name in sorted(st.components):
+            versions = st.components[name]
+            if not versions:
+                continue
+            cv = _latest(versions)
+            items.append(
+                {
+                    "arn": _component_arn(st, name),
+                    "componentName": name,
+                    "latestVersion": {
+                        "arn": cv.arn,
+                        "componentVersion": cv.version,
+                        "creationTimestamp": cv.created,
+                        "description": cv.description or None,
+                        "publisher": cv.publisher or None,
+                        "platforms": cv.platforms,
+                    },
+                }
+            )
+    page, token = _paginate(items, p)
+    return {"components": page, "nextToken": token}
+
+
+@handles("ListComponentVersions")
+def list_component_versions(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    st = _state(b)
+    m = _COMPONENT_ARN.match(p["arn"])
+    versions = st.components.get(m.group(3), {}) if (m and m.group(2) == b.account_id and m.group(1) == b.region_name) else {}
+    if not versions:
+        raise v2_not_found("COMPONENT", p["arn"], f"Component {p['arn']} not found.")
+    ordered = sorted(versions.values(), key=lambda cv: _semver_key(cv.version), reverse=True)
+    page, token = _paginate([{"componentName": cv.name, "componentVersion": cv.version, "arn": cv.arn} for cv in ordered], p)
+    return {"componentVersions": page, "nextToken": token}
+
+
+@handles("DeleteComponent")
+def delete_component(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    st = _state(b)
+    cv = _component_version(b, p["arn"])
+    del st.components[cv.name][cv.version]
+    if not st.components[cv.name]:
+        del st.components[cv.name]
+    st.tags.pop(cv.arn, None)
+    return {}
+
+
+# ------------------------------------------------------------------------------------------------
+# Deployments
+# ------------------------------------------------------------------------------------------------
+
+_TARGET = re.compile(r"^arn:[^:]*:iot:([^:]*):([0-9]+):(thing|thinggroup)/(.+)$")
+
+
+def _iot(b: "GreengrassBackend"):
+    from moto.iot.models import iot_backends
+
+    return iot_backends[b.account_id][b.region_name]
+
+
+def _target_exists(b: "GreengrassBackend", target_arn: str) -> bool:
+    m = _TARGET.match(target_arn)
+    if not m or m.group(2) != b.account_id or m.group(1) != b.region_name:
+        return False
+    iot = _iot(b)
+    if m.group(3) == "thing":
+        return any(t.thing_name == m.group(4) for t in iot.things.values())
+    return any(g.thing_group_name == m.group(4) for g in iot.thing_groups.values())
+
+
+def _device_groups(b: "GreengrassBackend", thing_name: str) -> set[str]:
+    """ARNs of the thing groups the thing is in."""
+    iot = _iot(b)
+    thing_arns = {t.arn for t in iot.things.values() if t.thing_name == thing_name}
+    return {g.arn for g in iot.thing_groups.values() if thing_arns & set(g.things)}
+
+
+@handles("CreateDeployment")
+def create_deployment(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    st = _state(b)
+    target = p["targetArn"]
+    if not _target_exists(b, target):
+        raise v2_not_found("THING_OR_THING_GROUP", target, f"The target {target} does not exist.")
+    previous = [d for d in st.deployments.values() if d.target_arn == target]
+    for d in previous:
+        if d.latest:
+            d.latest = False
+            if d.status == "ACTIVE":  # replaced by the new revision
+                d.status = "INACTIVE"
+                if d.execution_status in ("IN_PROGRESS", "QUEUED"):
+                    d.execution_status, d.modified = "CANCELED", _now()
+    dep_id = str(uuid.uuid4())
+    job_id = str(uuid.uuid4())
+    d = Deployment(
+        id=dep_id,
+        arn=f"{st.arn_prefix()}:deployments:{dep_id}",
+        target_arn=target,
+        revision_id=str(len(previous) + 1),
+        name=p.get("deploymentName"),
+        components=p.get("components") or {},
+        policies=p.get("deploymentPolicies"),
+        iot_job_config=p.get("iotJobConfiguration"),
+        parent_target_arn=p.get("parentTargetArn"),
+        iot_job_id=job_id,
+        iot_job_arn=f"arn:{b.partition}:iot:{b.region_name}:{b.account_id}:job/{job_id}",
+        created=_now(),
+    )
+    st.deployments[dep_id] = d
+    if p.get("tags"):
+        st.tags[d.arn] = dict(p["tags"])
+    return {"deploymentId": d.id, "iotJobId": d.iot_job_id, "iotJobArn": d.iot_job_arn}
+
+
+def _missing_components(b: "GreengrassBackend", d: Deployment) -> list[str]:
+    st = _state(b)
+    missing = []
+    for name, spec in d.components.items():
+        if name.startswith("aws.greengrass."):
+            continue  # public components are AWS's, not emulated here
+        cv = st.components.get(name, {}).get(spec.get("componentVersion"))
+        if cv is None or cv.state != "DEPLOYABLE":
+            missing.append(f"{name}@{spec.get('componentVersion')}")
+    return missing
+
+
+def _advance(b: "GreengrassBackend", d: Deployment) -> None:
+    """One GetDeployment poll: ACTIVE for N polls, then COMPLETED or FAILED."""
+    if d.status != "ACTIVE":
+        return
+    ctl = control.control_for(b.account_id)
+    d.polls += 1
+    if d.polls <= ctl.v2_deployment_polls:
+        return
+    outcome = ctl.v2_outcome(d.id, d.target_arn)
+    missing = _missing_components(b, d)
+    if outcome and outcome.get("status") == "FAILED":
+        d.status, d.execution_status = "FAILED", "FAILED"
+        d.reason = outcome.get("reason") or "Deployment failed."
+        d.error_stack = outcome.get("errorStack") or ["DEPLOYMENT_FAILURE"]
+        d.error_types = outcome.get("errorTypes") or ["DEPLOYMENT_FAILURE"]
+    elif missing:
+        d.status, d.execution_status = "FAILED", "FAILED"
+        d.reason = f"Component versions could not be resolved: {', '.join(missing)}"
+        d.error_stack = ["DEPLOYMENT_FAILURE", "NO_AVAILABLE_COMPONENT_VERSION"]
+        d.error_types = ["REQUEST_ERROR"]
+    else:
+        d.status, d.execution_status = "COMPLETED", "SUCCEEDED"
+        d.reason = "SUCCESSFUL"
+    d.modified = _now()
+
+
+def _deployment(b: "GreengrassBackend", dep_id: str) -> Deployment:
+    d = _state(b).deployments.get(dep_id)
+    if d is None:
+        raise v2_not_found("DEPLOYMENT", dep_id, f"Deployment {dep_id} not found.")
+    return d
+
+
+@handles("GetDeployment")
+def get_deployment(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    d = _deployment(b, p["deploymentId"])
+    _advance(b, d)
+    return {
+        "targetArn": d.target_arn,
+        "revisionId": d.revision_id,
+        "deploymentId": d.id,
+        "deploymentName": d.name,
+        "deploymentStatus": d.status,
+        "iotJobId": d.iot_job_id,
+        "iotJobArn": d.iot_job_arn,
+        "components": d.components,
+        "deploymentPolicies": d.policies,
+        "iotJobConfiguration": d.iot_job_config,
+        "creationTimestamp": d.created,
+        "isLatestForTarget": d.latest,
+        "parentTargetArn": d.parent_target_arn,
+        "tags": _state(b).tags.get(d.arn) or None,
+    }
+
+
+@handles("ListDeployments")
+def list_deployments(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    ds = list(_state(b).deployments.values())
+    if p.get("targetArn"):
+        ds = [d for d in ds if d.target_arn == p["targetArn"]]
+    if p.get("parentTargetArn"):
+        ds = [d for d in ds if d.parent_target_arn == p["parentTargetArn"]]
+    if (p.get("historyFilter") or "LATEST_ONLY") == "LATEST_ONLY":
+        ds = [d for d in ds if d.latest]
+    ds.sort(key=lambda d: d.created, reverse=True)
+    items = [
+        {
+            "targetArn": d.target_arn,
+            "revisionId": d.revision_id,
+            "deploymentId": d.id,
+            "deploymentName": d.name,
+            "creationTimestamp": d.created,
+            "deploymentStatus": d.status,
+            "isLatestForTarget": d.latest,
+            "parentTargetArn": d.parent_target_arn,
+        }
+        for d in ds
+    ]
+    page, token = _paginate(items, p)
+    return {"deployments": page, "nextToken": token}
+
+
+@handles("CancelDeployment")
+def cancel_deployment(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    d = _deployment(b, p["deploymentId"])
+    if d.status != "ACTIVE":
+        raise v2_conflict("DEPLOYMENT", d.id, f"Deployment {d.id} is {d.status} and cannot be canceled.")
+    d.status = "CANCELED"
+    if d.execution_status in ("IN_PROGRESS", "QUEUED"):
+        d.execution_status, d.modified = "CANCELED", _now()
+    return {"message": "SUCCESS"}
+
+
+@handles("DeleteDeployment")
+def delete_deployment(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    d = _deployment(b, p["deploymentId"])
+    if d.status == "ACTIVE":
+        raise v2_conflict("DEPLOYMENT", d.id, f"Deployment {d.id} is active; cancel it before deleting it.")
+    del _state(b).deployments[d.id]
+    _state(b).tags.pop(d.arn, None)
+    return {}
+
+
+# ------------------------------------------------------------------------------------------------
+# Core devices
+# ------------------------------------------------------------------------------------------------
+
+
+def _core_device(b: "GreengrassBackend", name: str) -> CoreDevice:
+    cd = _state(b).core_devices.get(name)
+    if cd is None:
+        raise v2_not_found("CORE_DEVICE", name, f"Core device {name} not found.")
+    return cd
+
+
+def _core_device_arn(b: "GreengrassBackend", name: str) -> str:
+    return f"{_state(b).arn_prefix()}:coreDevices:{name}"
+
+
+@handles("ListCoreDevices")
+def list_core_devices(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    cds = list(_state(b).core_devices.values())
+    if p.get("status"):
+        cds = [c for c in cds if c.status == p["status"]]
+    if p.get("runtime"):
+        cds = [c for c in cds if c.runtime == p["runtime"]]
+    if p.get("thingGroupArn"):
+        cds = [c for c in cds if p["thingGroupArn"] in _device_groups(b, c.thing_name)]
+    items = [
+        {
+            "coreDeviceThingName": c.thing_name,
+            "status": c.status,
+            "lastStatusUpdateTimestamp": c.last_status_update,
+            "platform": c.platform,
+            "architecture": c.architecture,
+            "runtime": c.runtime,
+        }
+        for c in cds
+    ]
+    page, token = _paginate(items, p)
+    return {"coreDevices": page, "nextToken": token}
+
+
+@handles("GetCoreDevice")
+def get_core_device(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    c = _core_device(b, p["coreDeviceThingName"])
+    return {
+        "coreDeviceThingName": c.thing_name,
+        "coreVersion": c.core_version,
+        "platform": c.platform,
+        "architecture": c.architecture,
+        "runtime": c.runtime,
+        "status": c.status,
+        "lastStatusUpdateTimestamp": c.last_status_update,
+        "tags": _state(b).tags.get(_core_device_arn(b, c.thing_name)) or None,
+    }
+
+
+@handles("DeleteCoreDevice")
+def delete_core_device(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    c = _core_device(b, p["coreDeviceThingName"])
+    del _state(b).core_devices[c.thing_name]
+    _state(b).tags.pop(_core_device_arn(b, c.thing_name), None)
+    return {}
+
+
+def _effective(b: "GreengrassBackend", thing_name: str) -> list[Deployment]:
+    me = {f"arn:{b.partition}:iot:{b.region_name}:{b.account_id}:thing/{thing_name}"} | _device_groups(b, thing_name)
+    ds = [d for d in _state(b).deployments.values() if d.target_arn in me]
+    ds.sort(key=lambda d: d.created, reverse=True)
+    return ds
+
+
+@handles("ListEffectiveDeployments")
+def list_effective_deployments(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    c = _core_device(b, p["coreDeviceThingName"])
+    items = []
+    for d in _effective(b, c.thing_name):
+        item: dict[str, Any] = {
+            "deploymentId": d.id,
+            "deploymentName": d.name or d.id,
+            "iotJobId": d.iot_job_id,
+            "iotJobArn": d.iot_job_arn,
+            "targetArn": d.target_arn,
+            "coreDeviceExecutionStatus": d.execution_status,
+            "reason": d.reason,
+            "creationTimestamp": d.created,
+            "modifiedTimestamp": d.modified,
+        }
+        if d.error_stack or d.error_types:
+            item["statusDetails"] = {"errorStack": d.error_stack or [], "errorTypes": d.error_types or []}
+        items.append(item)
+    page, token = _paginate(items, p)
+    return {"effectiveDeployments": page, "nextToken": token}
+
+
+@handles("ListInstalledComponents")
+def list_installed_components(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    c = _core_device(b, p["coreDeviceThingName"])
+    if c.installed_components is not None:
+        items = [dict(x) for x in c.installed_components]
+    else:
+        # What the succeeded deployments put on the device: the latest succeeded one per target.
+        seen: dict[str, dict[str, Any]] = {}
+        done_targets: set[str] = set()
+        for d in _effective(b, c.thing_name):
+            if d.execution_status != "SUCCEEDED" or d.target_arn in done_targets:
+                continue
+            done_targets.add(d.target_arn)
+            for name, spec in d.components.items():
+                seen.setdefault(
+                    name,
+                    {
+                        "componentName": name,
+                        "componentVersion": spec.get("componentVersion"),
+                        "lifecycleState": "RUNNING",
+                        "isRoot": True,
+                        "lastStatusChangeTimestamp": d.modified,
+                        "lastReportedTimestamp": d.modified,
+                        "lastInstallationSource": d.target_arn,
+                    },
+                )
+        items = list(seen.values())
+    if p.get("topologyFilter") == "ROOT":
+        items = [i for i in items if i.get("isRoot", True)]
+    page, token = _paginate(items, p)
+    return {"installedComponents": page, "nextToken": token}
+
+
+def report_core_device(b: "GreengrassBackend", body: dict[str, Any]) -> CoreDevice:
+    """Control endpoint: a core device connected (or changed its health)."""
+    name = body.get("thingName") or body.get("coreDeviceThingName")
+    if not isinstance(name, str) or not name:
+        raise ValueError("thingName is required")
+    status = body.get("status", "HEALTHY")
+    if status not in ("HEALTHY", "UNHEALTHY"):
+        raise ValueError("status must be HEALTHY or UNHEALTHY")
+    st = _state(b)
+    cd = st.core_devices.get(name) or CoreDevice(name, status, _now())
+    cd.status = status
+    cd.last_status_update = _now()
+    for key, attr in (("coreVersion", "core_version"), ("platform", "platform"), ("architecture", "architecture"), ("runtime", "runtime")):
+        if body.get(key) is not None:
+            setattr(cd, attr, str(body[key]))
+    if cd.platform is None:
+        cd.platform = "linux"
+    if cd.runtime is None:
+        cd.runtime = "aws_nucleus_classic"
+    if "installedComponents" in body:
+        cd.installed_components = body["installedComponents"]
+    st.core_devices[name] = cd
+    return cd
+
+
+# ------------------------------------------------------------------------------------------------
+# Tags (V2 resources: components, deployments, core devices)
+# ------------------------------------------------------------------------------------------------
+
+_V2_ARN = re.compile(r"^arn:[^:]*:greengrass:([^:]*):(aws|[0-9]+):(components|deployments|coreDevices):(.*)$")
+
+
+def is_v2_arn(arn: str) -> bool:
+    return bool(_V2_ARN.match(arn))
+
+
+def _check_v2_resource(b: "GreengrassBackend", arn: str) -> None:
+    st = _state(b)
+    m = _V2_ARN.match(arn)
+    ok = False
+    if m and m.group(2) == b.account_id and m.group(1) == b.region_name:
+        kind, rest = m.group(3), m.group(4)
+        if kind == "components":
+            name, _, ver = rest.partition(":versions:")
+            ok = name in st.components and (not ver or ver in st.components[name])
+        elif kind == "deployments":
+            ok = rest in st.deployments
+        else:
+            ok = rest in st.core_devices
+    if not ok:
+        raise v2_not_found("RESOURCE", arn, f"Resource {arn} not found.")
+
+
+@handles("TagResource")
+def tag_resource(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    _check_v2_resource(b, p["resourceArn"])
+    _state(b).tags.setdefault(p["resourceArn"], {}).update(p["tags"])
+    return {}
+
+
+@handles("UntagResource")
+def untag_resource(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    _check_v2_resource(b, p["resourceArn"])
+    tags = _state(b).tags.get(p["resourceArn"], {})
+    for k in p["tagKeys"]:
+        tags.pop(k, None)
+    return {}
+
+
+@handles("ListTagsForResource")
+def list_tags(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    _check_v2_resource(b, p["resourceArn"])
+    return {"tags": dict(_state(b).tags.get(p["resourceArn"], {})) or None}
+
+# The account service role and connectivity info paths are shared with V1 and have the same wire
+# format in both models (the V2 model maps its camelCase members to PascalCase names), so
+# dispatch.py serves them with the V1 handlers.
