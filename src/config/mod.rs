@@ -176,7 +176,7 @@ impl Injected {
     }
 
     /// What a deployment configuration sees (GGP: `withValue` over the file).
-    fn for_deployment(&self) -> Vec<(String, String)> {
+    pub fn for_deployment(&self) -> Vec<(String, String)> {
         vec![
             ("ACCOUNT_ID".into(), self.account()),
             ("REGION".into(), self.region()),
