@@ -6,6 +6,7 @@
 - IoT UpdateCertificate: PENDING_TRANSFER / PENDING_ACTIVATION are refused, as documented.
 - IoT SetDefaultPolicyVersion: an unknown version is ResourceNotFoundException (moto cleared the default).
 - IoT UpdateRoleAlias: lastModifiedDate moves.
+- IoT CreateThingGroup: repeating it without properties returns the existing group (moto refused).
 - Lambda PublishVersion: no new version when code (CodeSha256) and configuration are unchanged since
   the last published version; the existing one is returned (moto published on any update call).
 """
@@ -101,7 +102,9 @@ def patch_iot() -> None:
             .sign(ca_key, hashes.SHA256())
         )
         pem = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
-        return self.register_certificate(pem, ca_certificate_pem=None, set_as_active=bool(set_as_active), status="INACTIVE")
+        # setAsActive arrives as the query string text "true"/"false"
+        active = set_as_active is True or str(set_as_active).lower() == "true"
+        return self.register_certificate(pem, ca_certificate_pem=None, set_as_active=active, status="INACTIVE")
 
     IoTBackend.create_certificate_from_csr = create_certificate_from_csr
 
@@ -132,6 +135,15 @@ def patch_iot() -> None:
         return ra
 
     IoTBackend.update_role_alias = update_role_alias
+
+    original_create_thing_group = IoTBackend.create_thing_group
+
+    def create_thing_group(self, thing_group_name: str, parent_group_name: str, thing_group_properties: dict[str, Any]):
+        # Creating an existing group again with the same (possibly absent) properties returns it;
+        # moto compared the stored {} with None and refused.
+        return original_create_thing_group(self, thing_group_name, parent_group_name, thing_group_properties or {})
+
+    IoTBackend.create_thing_group = create_thing_group
 
 
 # ------------------------------------------------------------------------------------------------ Lambda

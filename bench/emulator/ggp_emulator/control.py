@@ -35,7 +35,7 @@ class BenchControl(BaseBackend):
         return self.v2_outcomes.get(deployment_id) or self.v2_outcomes.get(target_arn) or self.v2_outcomes.get("*")
 
 
-bench_control = BackendDict(BenchControl, "ggp-bench", use_boto3_regions=False, additional_regions=["global"])
+bench_control = BackendDict(BenchControl, "ggp-bench", use_boto3_regions=False, additional_regions=["aws"])
 
 
 def default_account() -> str:
@@ -43,4 +43,4 @@ def default_account() -> str:
 
 
 def control_for(account_id: str) -> BenchControl:
-    return bench_control[account_id]["global"]
+    return bench_control[account_id]["aws"]

@@ -1,0 +1,284 @@
+"""Greengrass V2, which the emulator adds to moto, through boto3."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import zipfile
+
+import pytest
+import yaml
+from botocore.exceptions import ClientError
+
+from conftest import error_of
+
+ACCOUNT = "123456789012"
+
+
+def recipe(name="com.example.Hello", version="1.0.0", **extra) -> bytes:
+    r = {"RecipeFormatVersion": "2020-01-25", "ComponentName": name, "ComponentVersion": version, "ComponentPublisher": "ggp"}
+    r.update(extra)
+    return json.dumps(r).encode()
+
+
+def thing_arn(name: str) -> str:
+    return f"arn:aws:iot:us-east-1:{ACCOUNT}:thing/{name}"
+
+
+def test_component_round_trip(gg2):
+    created = gg2.create_component_version(inlineRecipe=recipe(ComponentDescription="hi"), tags={"t": "1"})
+    arn = f"arn:aws:greengrass:us-east-1:{ACCOUNT}:components:com.example.Hello:versions:1.0.0"
+    assert created["arn"] == arn
+    assert created["status"]["componentState"] == "DEPLOYABLE"
+    d = gg2.describe_component(arn=arn)
+    assert (d["componentName"], d["componentVersion"], d["publisher"], d["description"], d["tags"]) == (
+        "com.example.Hello",
+        "1.0.0",
+        "ggp",
+        "hi",
+        {"t": "1"},
+    )
+    got = gg2.get_component(arn=arn)
+    assert got["recipeOutputFormat"] == "JSON"
+    assert json.loads(got["recipe"])["ComponentName"] == "com.example.Hello"
+    as_yaml = gg2.get_component(arn=arn, recipeOutputFormat="YAML")
+    assert yaml.safe_load(as_yaml["recipe"])["ComponentVersion"] == "1.0.0"
+
+
+def test_yaml_recipe_and_versions_listing(gg2):
+    for v in ("1.0.0", "1.10.0", "1.2.0"):
+        text = f"RecipeFormatVersion: 2020-01-25\nComponentName: com.example.Y\nComponentVersion: '{v}'\nManifests:\n  - Platform: {{os: linux}}\n"
+        gg2.create_component_version(inlineRecipe=text.encode())
+    comps = gg2.list_components()["components"]
+    assert [c["componentName"] for c in comps] == ["com.example.Y"]
+    assert comps[0]["latestVersion"]["componentVersion"] == "1.10.0"
+    assert comps[0]["latestVersion"]["platforms"] == [{"attributes": {"os": "linux"}}]
+    versions = gg2.list_component_versions(arn=f"arn:aws:greengrass:us-east-1:{ACCOUNT}:components:com.example.Y")["componentVersions"]
+    assert [v["componentVersion"] for v in versions] == ["1.10.0", "1.2.0", "1.0.0"]
+    page = gg2.list_component_versions(arn=f"arn:aws:greengrass:us-east-1:{ACCOUNT}:components:com.example.Y", maxResults=2)
+    assert len(page["componentVersions"]) == 2 and page["nextToken"]
+    assert gg2.list_components(scope="PUBLIC")["components"] == []
+
+
+def test_conflict_and_delete(gg2):
+    gg2.create_component_version(inlineRecipe=recipe())
+    with pytest.raises(ClientError) as e:
+        gg2.create_component_version(inlineRecipe=recipe())
+    assert error_of(e)[:2] == (409, "ConflictException")
+    assert e.value.response["resourceType"] == "COMPONENT_VERSION"
+    arn = gg2.list_components()["components"][0]["latestVersion"]["arn"]
+    gg2.delete_component(arn=arn)
+    with pytest.raises(ClientError) as e:
+        gg2.describe_component(arn=arn)
+    assert error_of(e)[:2] == (404, "ResourceNotFoundException")
+    assert gg2.list_components()["components"] == []
+
+
+def test_bad_recipes_are_validation_errors(gg2):
+    with pytest.raises(ClientError) as e:
+        gg2.create_component_version(inlineRecipe=b"{not json: [")
+    assert error_of(e)[:2] == (400, "ValidationException")
+    assert e.value.response["reason"] == "CANNOT_PARSE"
+    with pytest.raises(ClientError) as e:
+        gg2.create_component_version(inlineRecipe=recipe(version="1.0"))
+    assert error_of(e)[:2] == (400, "ValidationException")
+    assert e.value.response["fields"] == [{"name": "ComponentVersion", "message": "must be a semantic version (major.minor.patch)"}]
+
+
+def test_request_validation_against_model(emu):
+    gg2 = emu.client("greengrassv2", validate=False)
+    with pytest.raises(ClientError) as e:
+        gg2.create_component_version(inlineRecipe=recipe(), clientToken="not valid!")
+    status, code, err = error_of(e)
+    assert (status, code) == (400, "ValidationException")
+    assert e.value.response["reason"] == "FIELD_VALIDATION_FAILED"
+    assert e.value.response["fields"][0]["name"] == "clientToken"
+    with pytest.raises(ClientError) as e:
+        gg2.create_deployment(components={})
+    assert e.value.response["fields"] == [{"name": "targetArn", "message": "is required but was not provided"}]
+    with pytest.raises(ClientError) as e:
+        gg2.create_component_version()
+    assert error_of(e)[:2] == (400, "ValidationException")
+
+
+def test_artifact_digest_from_s3_and_missing_artifact(emu, gg2):
+    s3 = emu.client("s3")
+    s3.create_bucket(Bucket="artifacts")
+    s3.put_object(Bucket="artifacts", Key="hello.py", Body=b"print('hi')\n")
+    man = [{"Platform": {"os": "linux"}, "Artifacts": [{"URI": "s3://artifacts/hello.py"}]}]
+    gg2.create_component_version(inlineRecipe=recipe(Manifests=man))
+    arn = f"arn:aws:greengrass:us-east-1:{ACCOUNT}:components:com.example.Hello:versions:1.0.0"
+    art = json.loads(gg2.get_component(arn=arn)["recipe"])["Manifests"][0]["Artifacts"][0]
+    assert art["Digest"] == base64.b64encode(hashlib.sha256(b"print('hi')\n").digest()).decode()
+    assert art["Algorithm"] == "SHA-256"
+    missing = [{"Artifacts": [{"URI": "s3://artifacts/nope.py"}]}]
+    created = gg2.create_component_version(inlineRecipe=recipe(version="2.0.0", Manifests=missing))
+    assert created["status"]["componentState"] == "FAILED"
+    assert "s3://artifacts/nope.py" in created["status"]["errors"]
+
+
+def _lambda_version(emu) -> str:
+    iam, lam = emu.client("iam"), emu.client("lambda")
+    role = iam.create_role(RoleName="lambda-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", "def handler(e, c):\n    return e\n")
+    lam.create_function(FunctionName="sensor", Runtime="python3.12", Role=role, Handler="app.handler", Code={"ZipFile": buf.getvalue()})
+    return lam.publish_version(FunctionName="sensor")["FunctionArn"]
+
+
+def test_lambda_component(emu, gg2):
+    fn_arn = _lambda_version(emu)
+    created = gg2.create_component_version(
+        lambdaFunction={
+            "lambdaArn": fn_arn,
+            "componentPlatforms": [{"name": "Linux x86", "attributes": {"os": "linux", "architecture": "amd64"}}],
+            "componentDependencies": {"aws.greengrass.StreamManager": {"versionRequirement": "^2.0.0"}},
+            "componentLambdaParameters": {
+                "eventSources": [{"topic": "sensors/in", "type": "PUB_SUB"}],
+                "pinned": False,
+                "environmentVariables": {"MODE": "x"},
+                "linuxProcessParams": {"isolationMode": "NoContainer"},
+            },
+        }
+    )
+    assert (created["componentName"], created["componentVersion"]) == ("sensor", "1.0.0")
+    r = json.loads(gg2.get_component(arn=created["arn"])["recipe"])
+    assert r["ComponentType"] == "aws.greengrass.lambda" and r["ComponentSource"] == fn_arn
+    cfg = r["ComponentConfiguration"]["DefaultConfiguration"]
+    assert cfg["containerMode"] == "NoContainer" and cfg["pinned"] is False and cfg["maxQueueSize"] == 1000
+    assert cfg["pubsubTopics"] == {"0": {"topic": "sensors/in", "type": "PUB_SUB"}}
+    assert cfg["lambdaExecutionParameters"]["EnvironmentVariables"] == {"MODE": "x"}
+    deps = r["ComponentDependencies"]
+    assert deps["aws.greengrass.LambdaLauncher"]["DependencyType"] == "HARD"
+    assert deps["aws.greengrass.LambdaRuntimes"]["DependencyType"] == "SOFT"
+    assert deps["aws.greengrass.StreamManager"] == {"VersionRequirement": "^2.0.0", "DependencyType": "HARD"}
+    assert r["Manifests"][0]["Platform"] == {"os": "linux", "architecture": "amd64"}
+    assert r["Manifests"][0]["Artifacts"][0]["Uri"] == "greengrass:lambda-artifact.zip"
+    assert r["Lifecycle"]["setenv"]["AWS_GREENGRASS_LAMBDA_FUNCTION_HANDLER"] == "app.handler"
+    with pytest.raises(ClientError) as e:
+        gg2.create_component_version(lambdaFunction={"lambdaArn": fn_arn.rsplit(":", 1)[0] + ":$LATEST"})
+    assert error_of(e)[:2] == (400, "ValidationException")
+
+
+def _thing(iot, name="core1") -> str:
+    iot.create_thing(thingName=name)
+    return thing_arn(name)
+
+
+def _poll(gg2, dep_id, n):
+    return [gg2.get_deployment(deploymentId=dep_id)["deploymentStatus"] for _ in range(n)]
+
+
+def test_deployment_lifecycle(gg2, iot):
+    target = _thing(iot)
+    gg2.create_component_version(inlineRecipe=recipe())
+    dep = gg2.create_deployment(
+        targetArn=target,
+        deploymentName="d1",
+        components={"com.example.Hello": {"componentVersion": "1.0.0", "configurationUpdate": {"merge": '{"a":1}'}}},
+        deploymentPolicies={"failureHandlingPolicy": "DO_NOTHING"},
+        iotJobConfiguration={"timeoutConfig": {"inProgressTimeoutInMinutes": 5}},
+        tags={"k": "v"},
+    )
+    assert dep["iotJobArn"] == f"arn:aws:iot:us-east-1:{ACCOUNT}:job/{dep['iotJobId']}"
+    assert _poll(gg2, dep["deploymentId"], 3) == ["ACTIVE", "ACTIVE", "COMPLETED"]
+    got = gg2.get_deployment(deploymentId=dep["deploymentId"])
+    assert got["components"]["com.example.Hello"]["configurationUpdate"] == {"merge": '{"a":1}'}
+    assert (got["revisionId"], got["isLatestForTarget"], got["tags"]) == ("1", True, {"k": "v"})
+    assert got["iotJobConfiguration"] == {"timeoutConfig": {"inProgressTimeoutInMinutes": 5}}
+
+
+def test_new_deployment_supersedes_active_one(gg2, iot):
+    target = _thing(iot)
+    first = gg2.create_deployment(targetArn=target, components={})["deploymentId"]
+    second = gg2.create_deployment(targetArn=target, components={})["deploymentId"]
+    old = gg2.get_deployment(deploymentId=first)
+    assert (old["deploymentStatus"], old["isLatestForTarget"]) == ("INACTIVE", False)
+    assert gg2.get_deployment(deploymentId=second)["revisionId"] == "2"
+    latest = gg2.list_deployments(targetArn=target)["deployments"]
+    assert [d["deploymentId"] for d in latest] == [second]
+    everything = gg2.list_deployments(targetArn=target, historyFilter="ALL")["deployments"]
+    assert [d["deploymentId"] for d in everything] == [second, first]
+
+
+def test_deployment_failure_by_control(emu, gg2, iot):
+    target = _thing(iot)
+    emu.post("/ggp-bench/greengrassv2/deployment-outcome", {"targetArn": target, "status": "FAILED", "reason": "nucleus crashed"})
+    emu.post("/ggp-bench/greengrassv2/core-device", {"thingName": "core1", "status": "HEALTHY"})
+    dep = gg2.create_deployment(targetArn=target, components={})["deploymentId"]
+    assert _poll(gg2, dep, 3)[-1] == "FAILED"
+    eff = gg2.list_effective_deployments(coreDeviceThingName="core1")["effectiveDeployments"][0]
+    assert (eff["coreDeviceExecutionStatus"], eff["reason"]) == ("FAILED", "nucleus crashed")
+
+
+def test_missing_private_component_fails_the_deployment(gg2, iot):
+    target = _thing(iot)
+    dep = gg2.create_deployment(
+        targetArn=target,
+        components={"com.example.Missing": {"componentVersion": "1.0.0"}, "aws.greengrass.Nucleus": {"componentVersion": "2.12.0"}},
+    )["deploymentId"]
+    assert _poll(gg2, dep, 3)[-1] == "FAILED"
+
+
+def test_deployment_target_must_exist(gg2):
+    with pytest.raises(ClientError) as e:
+        gg2.create_deployment(targetArn=thing_arn("ghost"), components={})
+    assert error_of(e)[:2] == (404, "ResourceNotFoundException")
+
+
+def test_cancel_and_delete(gg2, iot):
+    target = _thing(iot)
+    dep = gg2.create_deployment(targetArn=target, components={})["deploymentId"]
+    with pytest.raises(ClientError) as e:
+        gg2.delete_deployment(deploymentId=dep)
+    assert error_of(e)[:2] == (409, "ConflictException")
+    assert gg2.cancel_deployment(deploymentId=dep)["message"]
+    assert gg2.get_deployment(deploymentId=dep)["deploymentStatus"] == "CANCELED"
+    gg2.delete_deployment(deploymentId=dep)
+    with pytest.raises(ClientError) as e:
+        gg2.get_deployment(deploymentId=dep)
+    assert error_of(e)[:2] == (404, "ResourceNotFoundException")
+
+
+def test_thing_group_deployment_and_core_devices(emu, gg2, iot):
+    iot.create_thing_group(thingGroupName="fleet")
+    for name in ("core1", "core2"):
+        iot.create_thing(thingName=name)
+        iot.add_thing_to_thing_group(thingGroupName="fleet", thingName=name)
+        emu.post("/ggp-bench/greengrassv2/core-device", {"thingName": name, "status": "HEALTHY", "architecture": "aarch64", "coreVersion": "2.12.0"})
+    emu.post("/ggp-bench/greengrassv2/core-device", {"thingName": "core2", "status": "UNHEALTHY"})
+    group_arn = iot.describe_thing_group(thingGroupName="fleet")["thingGroupArn"]
+    gg2.create_component_version(inlineRecipe=recipe())
+    dep = gg2.create_deployment(targetArn=group_arn, components={"com.example.Hello": {"componentVersion": "1.0.0"}})["deploymentId"]
+    assert _poll(gg2, dep, 3)[-1] == "COMPLETED"
+
+    devices = gg2.list_core_devices(thingGroupArn=group_arn)["coreDevices"]
+    assert sorted(d["coreDeviceThingName"] for d in devices) == ["core1", "core2"]
+    assert [d["coreDeviceThingName"] for d in gg2.list_core_devices(status="UNHEALTHY")["coreDevices"]] == ["core2"]
+    core = gg2.get_core_device(coreDeviceThingName="core1")
+    assert (core["status"], core["architecture"], core["coreVersion"], core["platform"]) == ("HEALTHY", "aarch64", "2.12.0", "linux")
+    eff = gg2.list_effective_deployments(coreDeviceThingName="core1")["effectiveDeployments"]
+    assert [(e["deploymentId"], e["coreDeviceExecutionStatus"]) for e in eff] == [(dep, "SUCCEEDED")]
+    installed = gg2.list_installed_components(coreDeviceThingName="core1")["installedComponents"]
+    assert [(c["componentName"], c["componentVersion"], c["lifecycleState"]) for c in installed] == [("com.example.Hello", "1.0.0", "RUNNING")]
+    gg2.delete_core_device(coreDeviceThingName="core2")
+    with pytest.raises(ClientError) as e:
+        gg2.get_core_device(coreDeviceThingName="core2")
+    assert error_of(e)[:2] == (404, "ResourceNotFoundException")
+
+
+def test_v2_tags(emu, gg2, iot):
+    created = gg2.create_component_version(inlineRecipe=recipe())
+    gg2.tag_resource(resourceArn=created["arn"], tags={"a": "1", "b": "2"})
+    gg2.untag_resource(resourceArn=created["arn"], tagKeys=["a"])
+    assert gg2.list_tags_for_resource(resourceArn=created["arn"])["tags"] == {"b": "2"}
+    emu.post("/ggp-bench/greengrassv2/core-device", {"thingName": "core1"})
+    core_arn = f"arn:aws:greengrass:us-east-1:{ACCOUNT}:coreDevices:core1"
+    gg2.tag_resource(resourceArn=core_arn, tags={"site": "lab"})
+    assert gg2.get_core_device(coreDeviceThingName="core1")["tags"] == {"site": "lab"}
+    with pytest.raises(ClientError) as e:
+        gg2.list_tags_for_resource(resourceArn=f"arn:aws:greengrass:us-east-1:{ACCOUNT}:deployments:nope")
+    assert error_of(e)[:2] == (404, "ResourceNotFoundException")
