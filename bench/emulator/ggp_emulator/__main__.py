@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
         help="GetDeployment polls a Greengrass V2 deployment stays ACTIVE (default 2)",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log each request to stderr")
+    parser.add_argument(
+        "--exit-on-stdin-eof",
+        action="store_true",
+        help="stop when stdin reaches end of file: a harness keeps stdin open and the emulator ends with it",
+    )
     args = parser.parse_args(argv)
     if args.deployment_polls < 0 or args.v2_deployment_polls < 0:
         parser.error("poll counts must be >= 0")
@@ -67,6 +72,14 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if args.exit_on_stdin_eof:
+
+        def watch_stdin() -> None:
+            while sys.stdin.buffer.read(4096):
+                pass
+            server.shutdown()
+
+        threading.Thread(target=watch_stdin, daemon=True).start()
     try:
         server.serve_forever()
     finally:
