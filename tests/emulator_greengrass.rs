@@ -333,49 +333,26 @@ async fn v1_connector_definition_round_trip() {
 async fn v1_definitions_can_be_created_without_initial_version() {
     let emu = emulator::fresh();
     let (gg, _, _) = clients(&emu).await;
+    // Each create without InitialVersion succeeds and reports no version.
+    macro_rules! bare {
+        ($create:ident) => {
+            gg.$create()
+                .name("x")
+                .send()
+                .await
+                .unwrap()
+                .latest_version()
+                .is_none()
+        };
+    }
     let bare = [
-        gg.create_core_definition()
-            .name("x")
-            .send()
-            .await
-            .map(|o| o.latest_version().is_none())
-            .unwrap(),
-        gg.create_device_definition()
-            .name("x")
-            .send()
-            .await
-            .map(|o| o.latest_version().is_none())
-            .unwrap(),
-        gg.create_function_definition()
-            .name("x")
-            .send()
-            .await
-            .map(|o| o.latest_version().is_none())
-            .unwrap(),
-        gg.create_resource_definition()
-            .name("x")
-            .send()
-            .await
-            .map(|o| o.latest_version().is_none())
-            .unwrap(),
-        gg.create_subscription_definition()
-            .name("x")
-            .send()
-            .await
-            .map(|o| o.latest_version().is_none())
-            .unwrap(),
-        gg.create_logger_definition()
-            .name("x")
-            .send()
-            .await
-            .map(|o| o.latest_version().is_none())
-            .unwrap(),
-        gg.create_connector_definition()
-            .name("x")
-            .send()
-            .await
-            .map(|o| o.latest_version().is_none())
-            .unwrap(),
+        bare!(create_core_definition),
+        bare!(create_device_definition),
+        bare!(create_function_definition),
+        bare!(create_resource_definition),
+        bare!(create_subscription_definition),
+        bare!(create_logger_definition),
+        bare!(create_connector_definition),
     ];
     assert_eq!(bare, [true; 7]);
     let group = gg.create_group().name("g").send().await.unwrap();
