@@ -202,6 +202,45 @@ def patch_lambda() -> None:
     LambdaStorage.publish_version = publish_version
 
 
+# ------------------------------------------------------------------------------------------------ IAM
+
+
+def patch_iam_speed() -> None:
+    """Keep AWS managed policies (MOTO_IAM_LOAD_MANAGED_POLICIES) cheap across /moto-api/reset.
+
+    moto builds an IAM backend per partition (six of them) on the first request of every account, each
+    parsing the 1.5 MB managed-policy document, and builds them all once more inside reset just before
+    throwing them away. The document is now parsed once per process, and the throw-away rebuild inside
+    reset skips the managed policies. What a request sees is unchanged.
+    """
+    from moto.iam import models as iam_models
+
+    parsed: dict[str, Any] = {}
+    in_reset = threading.local()
+
+    def _init_aws_policies(self):
+        from moto.settings import load_iam_aws_managed_policies
+
+        if not load_iam_aws_managed_policies() or getattr(in_reset, "active", False):
+            return []
+        if not parsed:
+            parsed.update(json.loads(iam_models.aws_managed_policies_data))
+        return [iam_models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, d) for name, d in parsed.items()]
+
+    iam_models.IAMBackend._init_aws_policies = _init_aws_policies
+    original_reset = iam_models.IAMBackend.reset
+
+    def reset(self) -> None:
+        in_reset.active = True
+        try:
+            original_reset(self)
+        finally:
+            in_reset.active = False
+
+    iam_models.IAMBackend.reset = reset
+
+
 def patch_all() -> None:
     patch_iot()
     patch_lambda()
+    patch_iam_speed()

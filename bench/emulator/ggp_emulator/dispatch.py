@@ -76,9 +76,13 @@ def patch_greengrass() -> None:
             handler = handlers.get(op.name)
             if handler is None:
                 if service == "greengrass":
-                    return moto_call_action(self)
+                    try:
+                        return moto_call_action(self)
+                    except NotImplementedError:
+                        pass
+                key = "Message" if service == "greengrass" else "message"
                 return 501, {"Content-Type": "application/json", "x-amzn-ErrorType": "NotImplemented"}, json.dumps(
-                    {"message": f"{op.name} is not emulated by ggp_emulator"}
+                    {key: f"{op.name} is not emulated by ggp_emulator"}
                 )
             backend = greengrass_backends[self.current_account][self.region]
             return output_response(op, handler(backend, params))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from moto.core.utils import iso_8601_datetime_with_milliseconds, utcnow
-from moto.greengrass.models import FakeDeployment, FakeGroup, FakeGroupVersion, GreengrassBackend
+from moto.greengrass.models import FakeAssociatedRole, FakeDeployment, FakeGroup, FakeGroupVersion, GreengrassBackend
 
 from . import control
 from .errors import ApiError, v1_bad_request, v1_not_found
@@ -575,6 +575,36 @@ def get_service_role(b: GreengrassBackend, p: dict[str, Any]) -> dict[str, Any]:
 @handles("DisassociateServiceRoleFromAccount")
 def disassociate_service_role(b: GreengrassBackend, p: dict[str, Any]) -> dict[str, Any]:
     b.ggp_service_role = None
+    return {"DisassociatedAt": _ts()}
+
+
+# ------------------------------------------------------------------------------------------------
+# Group role (moto accepted any group id and answered a missing role with error code "404")
+# ------------------------------------------------------------------------------------------------
+
+
+@handles("AssociateRoleToGroup")
+def associate_role_to_group(b: GreengrassBackend, p: dict[str, Any]) -> dict[str, Any]:
+    g = _group(b, p["GroupId"])
+    if not _ROLE_ARN.match(p["RoleArn"]) or not _iam_role_exists(b.account_id, p["RoleArn"]):
+        raise v1_bad_request(f"The role {p['RoleArn']} does not exist.")
+    b.group_role_associations[g.group_id] = FakeAssociatedRole(p["RoleArn"])
+    return {"AssociatedAt": _ts(b.group_role_associations[g.group_id].associated_at)}
+
+
+@handles("GetAssociatedRole")
+def get_associated_role(b: GreengrassBackend, p: dict[str, Any]) -> dict[str, Any]:
+    g = _group(b, p["GroupId"])
+    role = b.group_role_associations.get(g.group_id)
+    if role is None:
+        raise v1_bad_request("You need to attach an IAM role to this deployment group.")
+    return {"AssociatedAt": _ts(role.associated_at), "RoleArn": role.role_arn}
+
+
+@handles("DisassociateRoleFromGroup")
+def disassociate_role_from_group(b: GreengrassBackend, p: dict[str, Any]) -> dict[str, Any]:
+    g = _group(b, p["GroupId"])
+    b.group_role_associations.pop(g.group_id, None)
     return {"DisassociatedAt": _ts()}
 
 

@@ -160,3 +160,16 @@ def test_publish_version_returns_existing_version_when_unchanged(emu):
     assert lam.publish_version(FunctionName="f")["Version"] == "3"
     assert lam.publish_version(FunctionName="f")["Version"] == "3"
     assert [v["Version"] for v in lam.list_versions_by_function(FunctionName="f")["Versions"]] == ["$LATEST", "1", "2", "3"]
+
+
+def test_aws_managed_policies_attach_after_reset(emu):
+    for _ in range(2):  # the emu fixture reset once already; reset again and use IAM again
+        emu.post("/moto-api/reset")
+        iam = emu.client("iam")
+        iam.create_role(RoleName="gg", AssumeRolePolicyDocument="{}")
+        arn = "arn:aws:iam::aws:policy/service-role/AWSGreengrassResourceAccessRolePolicy"
+        iam.attach_role_policy(RoleName="gg", PolicyArn=arn)
+        assert [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="gg")["AttachedPolicies"]] == [arn]
+        with pytest.raises(ClientError) as e:
+            iam.attach_role_policy(RoleName="gg", PolicyArn="arn:aws:iam::aws:policy/NoSuchManagedPolicy")
+        assert error_of(e)[:2][0] == 404

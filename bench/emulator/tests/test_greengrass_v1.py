@@ -261,3 +261,27 @@ def test_control_rejects_bad_input(emu):
     with pytest.raises(urllib.error.HTTPError) as e:
         emu.post("/ggp-bench/nope", {})
     assert e.value.code == 404
+
+
+def test_group_role(emu, gg):
+    role = emu.client("iam").create_role(RoleName="GroupRole", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    group = gg.create_group(Name="g")
+    with pytest.raises(ClientError) as e:
+        gg.get_associated_role(GroupId=group["Id"])
+    assert error_of(e)[:2] == (400, "BadRequestException")
+    at = gg.associate_role_to_group(GroupId=group["Id"], RoleArn=role)["AssociatedAt"]
+    got = gg.get_associated_role(GroupId=group["Id"])
+    assert (got["RoleArn"], got["AssociatedAt"]) == (role, at)
+    with pytest.raises(ClientError) as e:
+        gg.associate_role_to_group(GroupId="nope", RoleArn=role)
+    assert error_of(e)[0] == 404
+    gg.disassociate_role_from_group(GroupId=group["Id"])
+    with pytest.raises(ClientError):
+        gg.get_associated_role(GroupId=group["Id"])
+
+
+def test_operations_not_emulated_answer_json(gg):
+    with pytest.raises(ClientError) as e:
+        gg.list_bulk_deployments()
+    assert error_of(e)[:2] == (501, "NotImplemented")
+    assert "ListBulkDeployments is not emulated" in error_of(e)[2]["Message"]
