@@ -1049,7 +1049,10 @@ async fn v2_deployment_progresses_and_is_superseded() {
         .send()
         .await
         .unwrap();
-    assert_eq!(old.is_latest_for_target(), false);
+    assert!(
+        !old.is_latest_for_target(),
+        "the first deployment is no longer the latest"
+    );
     let new = gg2
         .get_deployment()
         .deployment_id(second.deployment_id().unwrap())
