@@ -488,11 +488,13 @@ pub fn build(
         "FunctionArn": "arn:aws:lambda:::function:GGIPDetector:1",
         "FunctionConfiguration": {"MemorySize": 32768, "Pinned": true, "Timeout": 3}
     })];
+    // Every function sees every function's alias ARN (GGP's LOCAL_LAMBDA_*): built once.
+    let local_lambdas: BTreeMap<String, String> = function_arns
+        .iter()
+        .map(|(name, arn)| (format!("LOCAL_LAMBDA_{}", env_suffix(name)), arn.clone()))
+        .collect();
     for f in &project.functions {
-        let mut env: BTreeMap<String, String> = BTreeMap::new();
-        for (name, arn) in &function_arns {
-            env.insert(format!("LOCAL_LAMBDA_{}", env_suffix(name)), arn.clone());
-        }
+        let mut env = local_lambdas.clone();
         for (i, s) in f.local_secrets_manager_resources.iter().enumerate() {
             env.insert(format!("SECRET_{i}"), s.clone());
         }
@@ -544,9 +546,10 @@ pub fn build(
     let function_definition = json!({"DefaultConfig": {"Execution": {"IsolationMode": default_isolation}}, "Functions": functions});
 
     // Subscriptions: cloud ↔ function, shadows, function → function where topics intersect.
+    let arns: Vec<String> = project.functions.iter().map(alias_arn).collect();
     let mut subs: BTreeSet<(String, String, String)> = BTreeSet::new();
-    for f in &project.functions {
-        let me = alias_arn(f);
+    for (fi, f) in project.functions.iter().enumerate() {
+        let me = &arns[fi];
         for t in &f.to_cloud_subscriptions {
             subs.insert((me.clone(), t.clone(), "cloud".into()));
         }
@@ -558,15 +561,35 @@ pub fn build(
             subs.insert((me.clone(), subject.clone(), "GGShadowService".into()));
             subs.insert(("GGShadowService".into(), subject, me.clone()));
         }
-        for g in &project.functions {
-            if g.function_name == f.function_name {
-                continue;
-            }
-            for o in &f.output_topics {
-                for i in &g.input_topics {
-                    if let Some(subject) = topics::intersect(o, i) {
-                        subs.insert((me.clone(), subject, alias_arn(g)));
-                    }
+    }
+    // Index input topics by their first level so the wiring is not a full cross product.
+    let mut inputs_by_head: BTreeMap<&str, Vec<(usize, &str)>> = BTreeMap::new();
+    for (gi, g) in project.functions.iter().enumerate() {
+        for i in &g.input_topics {
+            inputs_by_head
+                .entry(topic_head(i))
+                .or_default()
+                .push((gi, i));
+        }
+    }
+    for (fi, f) in project.functions.iter().enumerate() {
+        for o in &f.output_topics {
+            let head = topic_head(o);
+            let candidates: Vec<&(usize, &str)> = if is_wildcard(head) {
+                inputs_by_head.values().flatten().collect()
+            } else {
+                ["+", "#", head]
+                    .iter()
+                    .filter_map(|h| inputs_by_head.get(h))
+                    .flatten()
+                    .collect()
+            };
+            for &&(gi, i) in &candidates {
+                if gi == fi {
+                    continue;
+                }
+                if let Some(subject) = topics::intersect(o, i) {
+                    subs.insert((arns[fi].clone(), subject, arns[gi].clone()));
                 }
             }
         }
@@ -675,6 +698,14 @@ pub fn build(
         artifacts,
         warnings,
     })
+}
+
+fn topic_head(t: &str) -> &str {
+    t.split('/').next().unwrap_or("")
+}
+
+fn is_wildcard(level: &str) -> bool {
+    level == "+" || level == "#"
 }
 
 /// A short stable id from content (subscription ids must be stable for content hashing).

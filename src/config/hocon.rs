@@ -12,7 +12,7 @@
 //!
 //! Not for: the meaning of keys (see `model`) or validation (see `validate`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use hocon::parser::{AstField, AstNode};
@@ -36,6 +36,9 @@ pub enum Layer {
 pub struct Origins {
     keys: HashMap<String, Location>,
     substitutions: Vec<Location>,
+    /// Every substitution path written (`ACCOUNT_ID`, `conf.core.role.name`): only these can be
+    /// looked up in the environment, so only these are passed to the resolver.
+    substitution_paths: BTreeSet<String>,
 }
 
 impl Origins {
@@ -167,8 +170,11 @@ pub fn merge_and_resolve(
     for l in &layers[1.min(layers.len())..] {
         merged = merged.with_fallback(&l.config);
     }
+    // Only variables some substitution names can be looked up; passing the rest would only cost
+    // a merge per document.
     let env_map: serde_json::Map<String, serde_json::Value> = env
         .iter()
+        .filter(|(k, _)| origins.substitution_paths.contains(k.as_str()))
         // HOCON.md: an environment variable set to the empty string is treated as not present.
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
@@ -321,8 +327,10 @@ impl Indexer<'_> {
                     self.node(n, path)?;
                 }
             }
-            AstNode::Substitution { pos, .. } => {
+            AstNode::Substitution { pos, segments, .. } => {
                 self.origins.substitutions.push(self.at(pos.line, pos.col));
+                let path: Vec<&str> = segments.iter().map(|s| s.text.as_str()).collect();
+                self.origins.substitution_paths.insert(path.join("."));
             }
             AstNode::Include {
                 path: inc,
