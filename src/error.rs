@@ -15,6 +15,19 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// The project's configuration is invalid.
     pub const CONFIG: i32 = 3;
+    // 20–29: `ggp build`.
+    /// A function's build failed (a build step, the package checks).
+    pub const BUILD_FAILED: i32 = 20;
+    /// `ggp build`: no Docker engine answers at DOCKER_HOST.
+    pub const BUILD_DOCKER_ABSENT: i32 = 21;
+    /// `ggp build`: the Docker engine refused access.
+    pub const BUILD_DOCKER_PERMISSION: i32 = 22;
+    /// `ggp build`: the Docker engine stopped answering mid-build.
+    pub const BUILD_DOCKER_DIED: i32 = 23;
+    /// `ggp build`: a builder image is missing or of another architecture.
+    pub const BUILD_IMAGE: i32 = 24;
+    /// `ggp build`: reading sources or writing packages failed.
+    pub const BUILD_IO: i32 = 25;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +45,8 @@ pub enum Error {
     },
     #[error("{0}")]
     Other(String),
+    #[error("{0}")]
+    Build(#[from] crate::build::BuildError),
 }
 
 impl Error {
@@ -40,6 +55,7 @@ impl Error {
             Error::Config(_) => exit::CONFIG,
             Error::NotImplemented(_) | Error::Usage(_) => exit::USAGE,
             Error::Io { .. } | Error::Other(_) => exit::FAILURE,
+            Error::Build(e) => e.exit_code(),
         }
     }
 
@@ -53,6 +69,7 @@ impl Error {
                 "fix the lines named above; `ggp plan` re-checks without touching AWS or Docker"
                     .into(),
             ),
+            Error::Build(e) => e.hint(),
             _ => None,
         }
     }

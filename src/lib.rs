@@ -3,14 +3,18 @@
 //! The pipeline, one module per stage, each with a narrow entry point:
 //! - [`config`]: read and validate the project (`load_project`);
 //! - [`plan`]: the resources and artifacts a run would create, offline (`plan::build`);
+//! - [`build`]: Lambda packages per function and architecture, built in Docker through [`docker`]
+//!   (`build::build`);
 //!
 //! Shared value types: [`arch::Arch`], [`language::Language`]. Errors meet in [`error`].
 //! Stages not listed here have not landed yet; the CLI says so instead of faking them.
 
 pub mod arch;
+pub mod build;
 pub mod cli;
 pub mod config;
 pub mod defaults;
+pub mod docker;
 pub mod error;
 pub mod language;
 pub mod plan;
