@@ -1333,3 +1333,62 @@ async fn v2_missing_required_member_is_validation_exception() {
         .into_service_error();
     assert!(bad_token.is_validation_exception(), "{bad_token:?}");
 }
+
+#[tokio::test]
+async fn v2_service_role_and_connectivity_info_on_the_shared_paths() {
+    let emu = emulator::fresh();
+    let (gg, gg2, _) = clients(&emu).await;
+    let role = create_role(&emu, "GreengrassServiceRole").await;
+    let associated = gg2
+        .associate_service_role_to_account()
+        .role_arn(&role)
+        .send()
+        .await
+        .unwrap();
+    assert!(associated.associated_at().is_some());
+    let got = gg2.get_service_role_for_account().send().await.unwrap();
+    assert_eq!(got.role_arn(), Some(role.as_str()));
+    // one account service role, whichever API set it
+    let v1 = gg.get_service_role_for_account().send().await.unwrap();
+    assert_eq!(v1.role_arn(), Some(role.as_str()));
+    let err = gg2
+        .associate_service_role_to_account()
+        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/missing"))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_validation_exception(), "{err:?}");
+
+    let info = gg2::types::ConnectivityInfo::builder()
+        .id("lan")
+        .host_address("192.0.2.1")
+        .port_number(8883)
+        .metadata("")
+        .build();
+    let updated = gg2
+        .update_connectivity_info()
+        .thing_name("core1")
+        .connectivity_info(info.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(updated.version().is_some());
+    let got = gg2
+        .get_connectivity_info()
+        .thing_name("core1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.connectivity_info(), &[info]);
+    let seen_by_v1 = gg
+        .get_connectivity_info()
+        .thing_name("core1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        seen_by_v1.connectivity_info()[0].host_address(),
+        Some("192.0.2.1")
+    );
+}

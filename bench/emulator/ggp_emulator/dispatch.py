@@ -10,6 +10,7 @@ before moto runs them. Errors use the error shape of the service's model.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 from urllib.parse import unquote
 
@@ -39,11 +40,20 @@ def _moto_error(service: str, e: JsonRESTError) -> Response:
     return ApiError({"message": e.message}, e.code, e.error_type).response()
 
 
-def _greengrass_service_for(path: str) -> str:
+_SHARED = re.compile(r"^/greengrass/(servicerole|things/[^/]+/connectivityInfo)/?$")
+
+
+def _greengrass_service_for(path: str, headers: Any) -> str:
+    """Which model a request on moto's greengrass app belongs to."""
     if path.startswith("/greengrass/v2/"):
         return "greengrassv2"
     if path.startswith("/tags/") and greengrass_v2.is_v2_arn(unquote(path[len("/tags/") :])):
         return "greengrassv2"
+    if _SHARED.match(path):
+        # Same path and wire format in both models; the SDKs name their API in the user agent.
+        agent = f"{headers.get('x-amz-user-agent', '')} {headers.get('User-Agent', '')}"
+        if "api/greengrassv2" in agent:
+            return "greengrassv2"
     return "greengrass"
 
 
@@ -55,7 +65,7 @@ def patch_greengrass() -> None:
 
     def call_action(self: GreengrassResponse) -> Response:
         request = self.normalized_request
-        service = _greengrass_service_for(self.path)
+        service = _greengrass_service_for(self.path, self.headers)
         handlers = greengrass_v2.HANDLERS if service == "greengrassv2" else greengrass_v1.HANDLERS
         try:
             try:

@@ -887,6 +887,55 @@ def list_tags(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
     _check_v2_resource(b, p["resourceArn"])
     return {"tags": dict(_state(b).tags.get(p["resourceArn"], {})) or None}
 
-# The account service role and connectivity info paths are shared with V1 and have the same wire
-# format in both models (the V2 model maps its camelCase members to PascalCase names), so
-# dispatch.py serves them with the V1 handlers.
+# The account service role and connectivity info paths are shared with V1 and have the same wire format
+# in both models (the V2 model maps its camelCase members to the PascalCase names). dispatch.py sends a
+# request on them here when the caller says it is the V2 API (the SDKs' `api/greengrassv2` user-agent
+# token), so that validation and errors follow the V2 model; the state is V1's.
+
+
+def _as_v2_error(e: ApiError) -> ApiError:
+    return v2_validation(message=e.body.get("Message", "invalid request"), reason="OTHER") if e.status == 400 else e
+
+
+@handles("AssociateServiceRoleToAccount")
+def associate_service_role(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    from . import greengrass_v1
+
+    try:
+        out = greengrass_v1.associate_service_role(b, {"RoleArn": p["roleArn"]})
+    except ApiError as e:
+        raise _as_v2_error(e)
+    return {"associatedAt": out["AssociatedAt"]}
+
+
+@handles("GetServiceRoleForAccount")
+def get_service_role(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    from . import greengrass_v1
+
+    out = greengrass_v1.get_service_role(b, {})
+    return {"associatedAt": out.get("AssociatedAt"), "roleArn": out.get("RoleArn")}
+
+
+@handles("DisassociateServiceRoleFromAccount")
+def disassociate_service_role(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    from . import greengrass_v1
+
+    return {"disassociatedAt": greengrass_v1.disassociate_service_role(b, {})["DisassociatedAt"]}
+
+
+_CONNECTIVITY = (("id", "Id"), ("hostAddress", "HostAddress"), ("portNumber", "PortNumber"), ("metadata", "Metadata"))
+
+
+@handles("GetConnectivityInfo")
+def get_connectivity_info(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    infos = b.ggp_connectivity.get(p["thingName"], ([], None))[0]
+    return {"connectivityInfo": [{v2: i.get(v1) for v2, v1 in _CONNECTIVITY} for i in infos]}
+
+
+@handles("UpdateConnectivityInfo")
+def update_connectivity_info(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    from . import greengrass_v1
+
+    infos = [{v1: i.get(v2) for v2, v1 in _CONNECTIVITY} for i in p.get("connectivityInfo") or []]
+    out = greengrass_v1.update_connectivity_info(b, {"ThingName": p["thingName"], "ConnectivityInfo": infos})
+    return {"version": out["Version"]}

@@ -6,10 +6,14 @@ import base64
 import hashlib
 import io
 import json
+import urllib.error
+import urllib.request
 import zipfile
 
+import boto3
 import pytest
 import yaml
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from conftest import error_of
@@ -282,3 +286,40 @@ def test_v2_tags(emu, gg2, iot):
     with pytest.raises(ClientError) as e:
         gg2.list_tags_for_resource(resourceArn=f"arn:aws:greengrass:us-east-1:{ACCOUNT}:deployments:nope")
     assert error_of(e)[:2] == (404, "ResourceNotFoundException")
+
+
+def test_shared_paths_answer_in_the_v2_model(emu):
+    role = emu.client("iam").create_role(RoleName="GreengrassServiceRole", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    # The SDKs name their API in the user agent (the Rust SDK sends api/greengrassv2/<version>).
+    gg2 = boto3.client(
+        "greengrassv2",
+        endpoint_url=emu.url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="x",
+        config=Config(user_agent_extra="api/greengrassv2#1.0", retries={"max_attempts": 1}),
+    )
+    assert gg2.associate_service_role_to_account(roleArn=role)["associatedAt"]
+    assert gg2.get_service_role_for_account()["roleArn"] == role
+    assert emu.client("greengrass").get_service_role_for_account()["RoleArn"] == role  # one account role for both APIs
+    with pytest.raises(ClientError) as e:
+        gg2.associate_service_role_to_account(roleArn="arn:aws:iam::123456789012:role/missing")
+    assert error_of(e)[:2] == (400, "ValidationException")
+    info = [{"id": "lan", "hostAddress": "192.0.2.1", "portNumber": 8883, "metadata": ""}]
+    assert gg2.update_connectivity_info(thingName="core1", connectivityInfo=info)["version"]
+    assert gg2.get_connectivity_info(thingName="core1")["connectivityInfo"] == info
+    assert gg2.disassociate_service_role_from_account()["disassociatedAt"]
+
+
+def test_v2_unknown_route_and_operations_not_emulated(emu, gg2):
+    with pytest.raises(ClientError) as e:
+        gg2.resolve_component_candidates(componentCandidates=[{"componentName": "a", "componentVersion": "1.0.0", "versionRequirements": {}}])
+    assert error_of(e)[:2] == (501, "NotImplemented")
+    req = urllib.request.Request(
+        emu.url + "/greengrass/v2/nothing",
+        headers={"Authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20250101/us-east-1/greengrass/aws4_request, SignedHeaders=host, Signature=0"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req)
+    assert e.value.code == 404
+    assert "No operation matches" in json.loads(e.value.read())["message"]
