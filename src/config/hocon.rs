@@ -161,6 +161,9 @@ pub fn merge_and_resolve(
         origins
             .substitutions
             .extend(l.origins.substitutions.iter().cloned());
+        origins
+            .substitution_paths
+            .extend(l.origins.substitution_paths.iter().cloned());
         files.extend(l.files.iter().cloned());
     }
     let mut merged = match layers.first() {
