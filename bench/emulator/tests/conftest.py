@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -86,3 +87,19 @@ def error_of(excinfo) -> tuple[int, str, dict]:
     """(HTTP status, x-amzn-errortype, parsed error) of a botocore ClientError."""
     resp = excinfo.value.response
     return resp["ResponseMetadata"]["HTTPStatusCode"], resp["ResponseMetadata"]["HTTPHeaders"].get("x-amzn-errortype"), resp["Error"]
+
+
+def greengrass_get(url: str, path: str) -> tuple[int, dict, dict]:
+    """GET `path` as a request signed for service greengrass (the signature itself is not checked);
+    returns (status, headers, JSON body)."""
+    req = urllib.request.Request(
+        url + path,
+        headers={
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20250101/us-east-1/greengrass/aws4_request, SignedHeaders=host, Signature=0"
+        },
+    )
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, dict(r.headers), json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), json.loads(e.read() or b"{}")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import urllib.error
-import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
 from cryptography import x509
 
-from conftest import error_of
+from conftest import error_of, greengrass_get
 
 LOGGER = {"Component": "GreengrassSystem", "Id": "sys", "Level": "INFO", "Space": 1024, "Type": "FileSystem"}
 CONNECTOR = {"ConnectorArn": "arn:aws:greengrass:us-east-1::/connectors/SNS/versions/1", "Id": "sns", "Parameters": {"DefaultSNSArn": "arn:aws:sns:us-east-1:123456789012:t"}}
@@ -243,15 +241,9 @@ def test_deployment_needs_a_core(gg):
 
 
 def test_unknown_greengrass_route_is_json(emu):
-    req = urllib.request.Request(
-        emu.url + "/greengrass/no/such/thing",
-        headers={"Authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20250101/us-east-1/greengrass/aws4_request, SignedHeaders=host, Signature=0"},
-    )
-    with pytest.raises(urllib.error.HTTPError) as e:
-        urllib.request.urlopen(req)
-    assert e.value.code == 404
-    assert e.value.headers["x-amzn-ErrorType"] == "UnknownOperationException"
-    assert "No operation matches" in json.loads(e.value.read())["Message"]
+    status, headers, body = greengrass_get(emu.url, "/greengrass/no/such/thing")
+    assert (status, headers["x-amzn-ErrorType"]) == (404, "UnknownOperationException")
+    assert "No operation matches" in body["Message"]
 
 
 def test_control_rejects_bad_input(emu):

@@ -6,8 +6,6 @@ import base64
 import hashlib
 import io
 import json
-import urllib.error
-import urllib.request
 import zipfile
 
 import boto3
@@ -16,7 +14,7 @@ import yaml
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import error_of
+from conftest import error_of, greengrass_get
 
 ACCOUNT = "123456789012"
 
@@ -315,11 +313,6 @@ def test_v2_unknown_route_and_operations_not_emulated(emu, gg2):
     with pytest.raises(ClientError) as e:
         gg2.resolve_component_candidates(componentCandidates=[{"componentName": "a", "componentVersion": "1.0.0", "versionRequirements": {}}])
     assert error_of(e)[:2] == (501, "NotImplemented")
-    req = urllib.request.Request(
-        emu.url + "/greengrass/v2/nothing",
-        headers={"Authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20250101/us-east-1/greengrass/aws4_request, SignedHeaders=host, Signature=0"},
-    )
-    with pytest.raises(urllib.error.HTTPError) as e:
-        urllib.request.urlopen(req)
-    assert e.value.code == 404
-    assert "No operation matches" in json.loads(e.value.read())["message"]
+    status, _, body = greengrass_get(emu.url, "/greengrass/v2/nothing")
+    assert status == 404
+    assert "No operation matches" in body["message"]
