@@ -95,7 +95,14 @@ def patch_greengrass() -> None:
                     {key: f"{op.name} is not emulated by ggp_emulator"}
                 )
             backend = greengrass_backends[self.current_account][self.region]
-            return output_response(op, handler(backend, params))
+            # V2: a repeated clientToken gets the cached successful response (the model documents 8 h).
+            token = (op.name, params["clientToken"]) if service == "greengrassv2" and params.get("clientToken") else None
+            if token and token in backend.ggp_v2.idempotent:
+                return output_response(op, backend.ggp_v2.idempotent[token])
+            out = handler(backend, params)
+            if token:
+                backend.ggp_v2.idempotent[token] = out
+            return output_response(op, out)
         except ApiError as e:
             return e.response()
         except JsonRESTError as e:

@@ -106,6 +106,7 @@ class V2State:
         self.deployments: dict[str, Deployment] = {}
         self.core_devices: dict[str, CoreDevice] = {}
         self.tags: dict[str, dict[str, str]] = {}
+        self.idempotent: dict[tuple[str, str], dict[str, Any]] = {}  # (operation, clientToken) -> output
 
     def arn_prefix(self) -> str:
         b = self.backend

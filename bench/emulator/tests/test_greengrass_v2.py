@@ -316,3 +316,14 @@ def test_v2_unknown_route_and_operations_not_emulated(emu, gg2):
     status, _, body = greengrass_get(emu.url, "/greengrass/v2/nothing")
     assert status == 404
     assert "No operation matches" in body["message"]
+
+
+def test_client_token_makes_create_idempotent(gg2, iot):
+    first = gg2.create_component_version(inlineRecipe=recipe(), clientToken="tok-1")
+    again = gg2.create_component_version(inlineRecipe=recipe(), clientToken="tok-1")  # no ConflictException
+    assert again["arn"] == first["arn"] and again["creationTimestamp"] == first["creationTimestamp"]
+    target = _thing(iot)
+    d1 = gg2.create_deployment(targetArn=target, components={}, clientToken="dep-1")
+    d2 = gg2.create_deployment(targetArn=target, components={}, clientToken="dep-1")
+    assert d1["deploymentId"] == d2["deploymentId"]
+    assert len(gg2.list_deployments(targetArn=target, historyFilter="ALL")["deployments"]) == 1
