@@ -289,3 +289,25 @@ fn bad_inputs_name_file_line_and_key() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn unknown_keys_are_warned_with_a_suggestion_and_location() {
+    let d = tempfile::tempdir().unwrap();
+    let c = case("typo").line(
+        "functions/F/function.conf",
+        5,
+        "  pinned = false, memorySizeInKB = 1024, zzzUnrelated = 1",
+    );
+    write_project(d.path(), &c.files);
+    let (code, _out, err) = run(
+        d.path(),
+        &["plan", "-g", "g", "-d", "deployments/test.conf"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("functions/F/function.conf:5"), "{err}");
+    assert!(
+        err.contains("conf.memorySizeInKB (did you mean memorySizeInKb?)"),
+        "{err}"
+    );
+    assert!(err.contains("conf.zzzUnrelated (ignored)"), "{err}");
+}
