@@ -15,14 +15,14 @@ import datetime as dt
 import hashlib
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from moto.core.utils import iso_8601_datetime_with_milliseconds, utcnow
 from moto.greengrass.models import FakeAssociatedRole, FakeDeployment, FakeGroup, FakeGroupVersion, GreengrassBackend
 
 from . import control
-from .errors import ApiError, v1_bad_request, v1_not_found
+from .errors import v1_bad_request, v1_not_found
 
 Handler = Callable[[GreengrassBackend, dict[str, Any]], dict[str, Any] | None]
 HANDLERS: dict[str, Handler] = {}
