@@ -131,7 +131,14 @@ pub enum Command {
     /// Delete what ggp created for a group.
     Destroy(DestroyArgs),
     /// Check credentials, region, endpoints and the Docker engine.
-    Doctor,
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct DoctorArgs {
+    /// Skip the Docker checks (for a machine that only provisions).
+    #[arg(long)]
+    pub no_docker: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -15,6 +15,10 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// The project's configuration is invalid.
     pub const CONFIG: i32 = 3;
+    // 10–19: AWS credentials, region and endpoints (`ggp doctor` uses the same codes).
+    pub use crate::aws::error::code::*;
+    /// `ggp doctor`: the Docker engine does not answer.
+    pub const DOCKER_UNAVAILABLE: i32 = 19;
     // 20–29: `ggp build`.
     /// A function's build failed (a build step, the package checks).
     pub const BUILD_FAILED: i32 = 20;
@@ -46,6 +50,10 @@ pub enum Error {
     #[error("{0}")]
     Other(String),
     #[error("{0}")]
+    Aws(#[from] crate::aws::AwsError),
+    #[error("{0}")]
+    Doctor(#[from] crate::doctor::DoctorFailed),
+    #[error("{0}")]
     Build(#[from] crate::build::BuildError),
 }
 
@@ -55,6 +63,8 @@ impl Error {
             Error::Config(_) => exit::CONFIG,
             Error::NotImplemented(_) | Error::Usage(_) => exit::USAGE,
             Error::Io { .. } | Error::Other(_) => exit::FAILURE,
+            Error::Aws(e) => e.exit_code(),
+            Error::Doctor(d) => d.exit_code,
             Error::Build(e) => e.exit_code(),
         }
     }
@@ -69,6 +79,8 @@ impl Error {
                 "fix the lines named above; `ggp plan` re-checks without touching AWS or Docker"
                     .into(),
             ),
+            Error::Aws(e) => Some(e.hint()),
+            Error::Doctor(d) => Some(d.hint.clone()),
             Error::Build(e) => e.hint(),
             _ => None,
         }

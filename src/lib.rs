@@ -5,16 +5,20 @@
 //! - [`plan`]: the resources and artifacts a run would create, offline (`plan::build`);
 //! - [`build`]: Lambda packages per function and architecture, built in Docker through [`docker`]
 //!   (`build::build`);
+//! - [`aws`]: credentials, region and endpoints as the AWS CLI resolves them, and every client
+//!   (`aws::connect`); [`doctor`] reports on them and on the Docker engine.
 //!
 //! Shared value types: [`arch::Arch`], [`language::Language`]. Errors meet in [`error`].
 //! Stages not listed here have not landed yet; the CLI says so instead of faking them.
 
 pub mod arch;
+pub mod aws;
 pub mod build;
 pub mod cli;
 pub mod config;
 pub mod defaults;
 pub mod docker;
+pub mod doctor;
 pub mod error;
 pub mod language;
 pub mod plan;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use ggp::cli::{Cli, Command, DeployArgs, GlobalArgs, PlanArgs};
+use ggp::cli::{Cli, Command, DeployArgs, DoctorArgs, GlobalArgs, PlanArgs};
 use ggp::config::{load_project, DeploymentSource, Injected, ProjectPaths, Target};
 use ggp::defaults::load_defaults;
 use ggp::error::{Error, Result};
@@ -36,7 +36,7 @@ fn init_logging(g: &GlobalArgs) {
         "error"
     } else {
         match g.verbose {
-            0 => "warn",
+            0 => ggp::aws::DEFAULT_LOG_FILTER,
             1 => "info",
             2 => "debug",
             _ => "trace",
@@ -44,11 +44,49 @@ fn init_logging(g: &GlobalArgs) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("GGP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    use tracing_subscriber::prelude::*;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .finish()
+        .with(ggp::aws::secret_log_guard())
         .try_init();
+}
+
+/// Run an async stage to completion on a runtime made for it.
+fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
+    Ok(rt.block_on(f))
+}
+
+fn doctor_cmd(g: &GlobalArgs, args: &DoctorArgs, env: &BTreeMap<String, String>) -> Result<()> {
+    let opts = ggp::doctor::DoctorOptions {
+        aws: aws_options(g),
+        skip_docker: args.no_docker,
+    };
+    let report = block_on(ggp::doctor::run(&opts, env))?;
+    let text = if g.json {
+        serde_json::to_string_pretty(&report).map_err(|e| Error::Other(e.to_string()))? + "\n"
+    } else {
+        report.render_text()
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| Error::io("stdout", e))?;
+    Ok(report.result()?)
+}
+
+fn aws_options(g: &GlobalArgs) -> ggp::aws::AwsOptions {
+    ggp::aws::AwsOptions {
+        profile: g.profile.clone(),
+        region: g.region.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+    }
 }
 
 fn project_paths(g: &GlobalArgs) -> Result<ProjectPaths> {
@@ -87,7 +125,7 @@ fn run(cli: Cli, env: &BTreeMap<String, String>) -> Result<()> {
         Some(Command::Deploy(_)) => Err(Error::NotImplemented("deploy")),
         Some(Command::Bundle(_)) => Err(Error::NotImplemented("bundle")),
         Some(Command::Destroy(_)) => Err(Error::NotImplemented("destroy")),
-        Some(Command::Doctor) => Err(Error::NotImplemented("doctor")),
+        Some(Command::Doctor(args)) => doctor_cmd(&cli.global, &args, env),
         None => {
             let mut d = cli.deploy.clone();
             defaults.apply(&mut d).map_err(Error::Usage)?;

@@ -33,7 +33,7 @@ pub mod code {
 }
 
 /// A failure of credential, region or endpoint resolution, or of the first AWS call.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AwsError {
     #[error("no AWS credentials found; tried {}", tried.join("; "))]
     NoCredentials { tried: Vec<String> },
@@ -162,7 +162,7 @@ pub(crate) fn log_detail(context: &str, err: &(dyn StdError + 'static)) {
 pub(crate) fn chain<'a>(
     err: &'a (dyn StdError + 'static),
 ) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
-    std::iter::successors(Some(err), |e| e.source())
+    std::iter::successors(Some(err), |e| (*e).source())
 }
 
 /// The chain as one line of text (for matching the few cases aws-config only reports in words).
@@ -174,7 +174,7 @@ pub(crate) fn chain_text(err: &(dyn StdError + 'static)) -> String {
 }
 
 /// The connection failure in the chain, if the request never got an answer.
-pub(crate) fn connector_error(err: &(dyn StdError + 'static)) -> Option<&ConnectorError> {
+pub(crate) fn connector_error<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a ConnectorError> {
     chain(err).find_map(|e| e.downcast_ref::<ConnectorError>())
 }
 
@@ -199,10 +199,7 @@ pub(crate) fn connection_reason(err: &(dyn StdError + 'static)) -> String {
                 inner
             }
         }
-        None => chain(err)
-            .last()
-            .map(|e| e.to_string())
-            .unwrap_or_default(),
+        None => chain(err).last().map(|e| e.to_string()).unwrap_or_default(),
     }
 }
 
