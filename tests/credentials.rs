@@ -985,3 +985,30 @@ fn credentials_are_resolved_once_per_run() {
     assert_end_to_end(&case.doctor(&[]), "profile", "CredentialProcess");
     assert_eq!(std::fs::read_to_string(&count).unwrap(), "run\n");
 }
+
+/// AWS refusing the keys: an emulator of its own with moto's auth mode on
+/// (`/moto-api/reset-auth`), where STS answers unknown keys with 403 InvalidClientTokenId.
+#[test]
+fn credentials_rejected_by_sts() {
+    let strict = emulator::Emulator::start();
+    let (status, body) = strict.http("POST", "/moto-api/reset-auth", "0");
+    assert_eq!(status, 200, "{body}");
+    let case = Case::new()
+        .env("AWS_ACCESS_KEY_ID", "AKIAUNKNOWNKEY0001")
+        .env("AWS_SECRET_ACCESS_KEY", "unknown-secret-Bb08")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", &strict.url)
+        .secret("unknown-secret-Bb08");
+    let run = assert_failure(
+        &case,
+        &[],
+        exit::CREDENTIALS_INVALID,
+        "account",
+        &["AWS rejected the credentials from environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY): HTTP 403"],
+    );
+    assert!(
+        run.stderr.contains("aws sts get-caller-identity"),
+        "{}",
+        run.stderr
+    );
+}

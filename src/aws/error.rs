@@ -8,7 +8,6 @@
 use std::error::Error as StdError;
 
 use aws_smithy_runtime_api::client::result::ConnectorError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 /// Exit statuses of the AWS failures (documented with the others in [`crate::error::exit`]).
 pub mod code {
@@ -153,9 +152,10 @@ impl AwsError {
     }
 }
 
-/// Log the whole error chain, one line, at `-v` (info); the user sees it only when asking for it.
+/// Log the whole error chain at `-v` (info); the user sees it only when asking for it. Only the
+/// `Display` of each error: the SDK's `Debug` forms carry raw HTTP responses, bodies included.
 pub(crate) fn log_detail(context: &str, err: &(dyn StdError + 'static)) {
-    tracing::info!("{context}: {}", DisplayErrorContext(err));
+    tracing::info!("{context}: {}", chain_text(err));
 }
 
 /// Every error in the chain, outermost first.

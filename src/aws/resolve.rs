@@ -16,7 +16,6 @@ use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentia
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_types::os_shim_internal::{Env, Fs};
 use aws_types::region::Region;
@@ -70,7 +69,7 @@ impl Session {
             .map_err(|e| {
                 log_detail("reading the AWS config files", &e);
                 AwsError::ProfileFiles {
-                    message: DisplayErrorContext(&e).to_string(),
+                    message: chain_text(&e),
                 }
             })?;
         let profile = choose_profile(opts, env, &vars, &profiles);
@@ -908,29 +907,35 @@ where
     }
     let code = err.code().unwrap_or("").to_string();
     let message = err.message().unwrap_or("").to_string();
+    let status = err.raw_response().map(|r| r.status().as_u16());
     if is_expired_code(&code) {
         return AwsError::Expired {
             what: format!("the session credentials from {source} have expired ({code})"),
             fix: "get a fresh session (new AWS_SESSION_TOKEN, `aws sso login`, or re-run what issued it)".into(),
         };
     }
-    if is_rejected_code(&code) && service == Service::Sts {
+    // GetCallerIdentity needs no permission: a 403 there, with or without a code the SDK could
+    // read, means the signature or the keys were refused.
+    let refused = is_rejected_code(&code)
+        || (operation == "GetCallerIdentity" && code.is_empty() && status == Some(403));
+    if refused && service == Service::Sts {
         return AwsError::CredentialsRejected {
             source_name: source.to_string(),
-            code: if message.is_empty() {
-                code
-            } else {
-                format!("{code} ({message})")
+            code: match (code.is_empty(), message.is_empty()) {
+                (true, _) => format!("HTTP {}", status.unwrap_or(403)),
+                (false, true) => code,
+                (false, false) => format!("{code} ({message})"),
             },
         };
     }
     AwsError::Service {
         service: service.id().into(),
         operation: operation.into(),
-        message: match (code.is_empty(), message.is_empty()) {
-            (false, false) => format!("{code}: {message}"),
-            (false, true) => code,
-            _ => short(&DisplayErrorContext(&err).to_string()),
+        message: match (code.is_empty(), message.is_empty(), status) {
+            (false, false, _) => format!("{code}: {message}"),
+            (false, true, _) => code,
+            (true, _, Some(status)) => format!("HTTP {status} without an error code"),
+            (true, _, None) => short(&chain_text(&err)),
         },
     }
 }
@@ -991,6 +996,68 @@ mod tests {
         );
         assert_eq!(provider_name(&c), "CredentialProcess");
         assert_eq!(masked(c.access_key_id()), "****1234");
+    }
+
+    fn sts_error(status: u16, code: Option<&str>) -> AwsError {
+        use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+        use aws_smithy_runtime_api::http::StatusCode;
+        use aws_smithy_types::body::SdkBody;
+        use aws_smithy_types::error::ErrorMetadata;
+        let mut meta = ErrorMetadata::builder();
+        if let Some(c) = code {
+            meta = meta.code(c).message("as AWS says it");
+        }
+        let err = SdkError::service_error(
+            GetCallerIdentityError::generic(meta.build()),
+            HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty()),
+        );
+        let source = CredentialSource {
+            kind: SourceKind::Environment,
+            provider: "EnvironmentVariable".into(),
+            profile: None,
+            detail: "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY".into(),
+            access_key: "****0001".into(),
+            expires: None,
+        };
+        classify_call_error(
+            &source,
+            Service::Sts,
+            "GetCallerIdentity",
+            "https://sts",
+            false,
+            err,
+        )
+    }
+
+    /// The codes real STS answers with (the emulator never sends them: moto does not expire
+    /// sessions, and its auth mode wraps errors so the SDK reads no code, the 403 case below).
+    #[test]
+    fn sts_answers_are_classified() {
+        let e = sts_error(400, Some("ExpiredToken"));
+        assert_eq!(
+            e.exit_code(),
+            super::super::error::code::CREDENTIALS_EXPIRED,
+            "{e}"
+        );
+        let e = sts_error(403, Some("InvalidClientTokenId"));
+        assert_eq!(
+            e.exit_code(),
+            super::super::error::code::CREDENTIALS_INVALID,
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .contains("InvalidClientTokenId (as AWS says it)"),
+            "{e}"
+        );
+        let e = sts_error(403, None);
+        assert!(e.to_string().ends_with(": HTTP 403"), "{e}");
+        let e = sts_error(500, None);
+        assert_eq!(
+            e.to_string(),
+            "STS GetCallerIdentity failed: HTTP 500 without an error code"
+        );
+        assert!(!e.to_string().contains('{'), "no Debug output: {e}");
     }
 
     #[test]
