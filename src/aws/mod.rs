@@ -14,7 +14,8 @@
 //! - credentials: environment, profile (`--profile`, then `AWS_PROFILE`, then `default`: static
 //!   keys, `role_arn` with `source_profile` or `credential_source`, `credential_process`, SSO),
 //!   web identity (`AWS_WEB_IDENTITY_TOKEN_FILE`), container (`AWS_CONTAINER_CREDENTIALS_*`),
-//!   EC2 instance metadata (IMDSv2 only);
+//!   EC2 instance metadata (IMDSv2 only). As on the CLI, an explicit `--profile` skips keys in
+//!   the environment (`AWS_PROFILE` does not), except through `credential_source = Environment`;
 //! - region: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile (following
 //!   `source_profile`), instance metadata;
 //! - endpoints: `--endpoint-url` (every call, including the STS and SSO calls that produce
@@ -23,7 +24,7 @@
 //!   is overridden, as emulators need.
 //!
 //! Secrets never leave this module in text: sources are described by name, access keys only by
-//! their last four characters, and [`quiet_secret_logging`] keeps the SDK's wire-level tracing
+//! their last four characters, and [`secret_log_guard`] keeps the SDK's wire-level tracing
 //! (which prints request bodies and some bearer headers) out of the log at any verbosity.
 
 pub mod error;
