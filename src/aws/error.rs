@@ -2,7 +2,7 @@
 //!
 //! The messages are written for the person at the terminal: one line of cause (the `Display`),
 //! one line of fix ([`AwsError::hint`]). The SDK's own error chain goes to the log at `-v` only
-//! (see [`log_detail`]); it never carries a secret, because aws-config redacts secrets in its
+//! (`log_detail`); it never carries a secret, because aws-config redacts secrets in its
 //! errors and ggp only ever formats errors, never credentials.
 
 use std::error::Error as StdError;
