@@ -6,7 +6,8 @@
 //! - [`build`]: Lambda packages per function and architecture, built in Docker through [`docker`]
 //!   (`build::build`);
 //! - [`aws`]: credentials, region and endpoints as the AWS CLI resolves them, and every client
-//!   (`aws::connect`); [`doctor`] reports on them and on the Docker engine.
+//!   (`aws::connect`); [`doctor`] reports on them and on the Docker engine;
+//! - [`bundle`]: offline installers for a provisioned core (`bundle::write`).
 //!
 //! Shared value types: [`arch::Arch`], [`language::Language`]. Errors meet in [`error`].
 //! Stages not listed here have not landed yet; the CLI says so instead of faking them.
@@ -14,6 +15,7 @@
 pub mod arch;
 pub mod aws;
 pub mod build;
+pub mod bundle;
 pub mod cli;
 pub mod config;
 pub mod defaults;
