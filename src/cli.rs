@@ -2,7 +2,8 @@
 //!
 //! `ggp -g GROUP -a ARCH -d deployments/x.conf --script` does what `ggp.sh` did, so users can
 //! switch without relearning; `plan`, `build`, `deploy`, `bundle`, `destroy` and `doctor` are the
-//! stages on their own. Definitions only: `main` dispatches.
+//! stages on their own; `completions` and `man` describe this definition. Definitions only: `main`
+//! dispatches.
 
 use std::path::PathBuf;
 
@@ -132,6 +133,27 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Check credentials, region, endpoints and the Docker engine.
     Doctor(DoctorArgs),
+    /// Print a shell completion script, or write one per shell into a directory.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell whose script to print.
+    #[arg(value_enum, required_unless_present = "dir", conflicts_with = "dir")]
+    pub shell: Option<clap_complete::Shell>,
+    /// Write every shell's script into DIR (ggp.bash, _ggp, ggp.fish, _ggp.ps1, ggp.elv).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// Write ggp.1 and one page per subcommand (ggp-plan.1, …) into DIR instead of printing ggp.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Args)]

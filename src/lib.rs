@@ -17,6 +17,7 @@ pub mod aws;
 pub mod build;
 pub mod bundle;
 pub mod cli;
+pub mod clidoc;
 pub mod config;
 pub mod defaults;
 pub mod docker;

@@ -126,6 +126,8 @@ fn run(cli: Cli, env: &BTreeMap<String, String>) -> Result<()> {
         Some(Command::Bundle(_)) => Err(Error::NotImplemented("bundle")),
         Some(Command::Destroy(_)) => Err(Error::NotImplemented("destroy")),
         Some(Command::Doctor(args)) => doctor_cmd(&cli.global, &args, env),
+        Some(Command::Completions(args)) => completions_cmd(&args),
+        Some(Command::Man(args)) => man_cmd(&args),
         None => {
             let mut d = cli.deploy.clone();
             defaults.apply(&mut d).map_err(Error::Usage)?;
@@ -193,6 +195,42 @@ fn plan_cmd(
         for w in &project.warnings {
             tracing::warn!("{w}");
         }
+    }
+    Ok(())
+}
+
+/// `ggp completions SHELL` prints one script; `--dir` writes every shell's and lists the files.
+fn completions_cmd(args: &ggp::cli::CompletionsArgs) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match (&args.dir, args.shell) {
+        (Some(dir), _) => {
+            let files = ggp::clidoc::completions_to_dir(dir).map_err(|e| Error::io(dir, e))?;
+            list_files(&files, &mut out)
+        }
+        (None, Some(shell)) => {
+            ggp::clidoc::completions(shell, &mut out).map_err(|e| Error::io("stdout", e))
+        }
+        (None, None) => Err(Error::Usage(
+            "completions needs a SHELL or --dir DIR".into(),
+        )),
+    }
+}
+
+/// `ggp man` prints ggp.1; `--dir` writes every page and lists the files.
+fn man_cmd(args: &ggp::cli::ManArgs) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match &args.dir {
+        Some(dir) => {
+            let files = ggp::clidoc::man_pages(dir).map_err(|e| Error::io(dir, e))?;
+            list_files(&files, &mut out)
+        }
+        None => ggp::clidoc::man_page(&mut out).map_err(|e| Error::io("stdout", e)),
+    }
+}
+
+fn list_files(files: &[PathBuf], out: &mut impl Write) -> Result<()> {
+    for f in files {
+        writeln!(out, "{}", f.display()).map_err(|e| Error::io("stdout", e))?;
     }
     Ok(())
 }
