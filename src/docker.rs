@@ -344,6 +344,14 @@ impl Engine {
         while let Some(item) = stream.next().await {
             let info = match item {
                 Ok(i) => i,
+                // bollard turns the `error` member of a build output line into this: a step failed.
+                Err(bollard::errors::Error::DockerStreamError { error }) => {
+                    flush_lines(&mut partial, "\n", &mut log, &mut on_line);
+                    return Ok(BuildOutcome::Failed {
+                        message: error,
+                        log,
+                    });
+                }
                 Err(e) => return Err(self.fail(&during, e)),
             };
             if let Some(detail) = info.error_detail {
@@ -478,12 +486,32 @@ fn flush_lines(
     partial.push_str(s);
     while let Some(i) = partial.find('\n') {
         let line: String = partial.drain(..=i).collect();
-        let line = line.trim_end().to_string();
-        if !line.is_empty() {
+        let line = strip_ansi(line.trim_end());
+        // Every stage names its platform; the classic builder still warns that the build as a whole does not.
+        if !line.trim().is_empty() && !line.contains("does not match the detected host platform") {
             on_line(&line);
             log.push(line);
         }
     }
+}
+
+/// Removes terminal colour sequences (the classic builder wraps a step's stderr in them).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Classifies a failure to reach the engine at all.
@@ -618,12 +646,19 @@ mod tests {
         let mut partial = String::new();
         let mut log = Vec::new();
         let mut seen = Vec::new();
-        for piece in ["Step 1/2 : FR", "OM x\n ---> abc\n", "\n", "tail"] {
+        for piece in [
+            "Step 1/2 : FR",
+            "OM x\n ---> abc\n",
+            "\n",
+            "\u{1b}[91mERROR: no\n\u{1b}[0m",
+            " ---> [Warning] The requested image's platform (linux/arm64/v8) does not match the detected host platform (linux/amd64) and no specific platform was requested\n",
+            "tail",
+        ] {
             flush_lines(&mut partial, piece, &mut log, &mut |l: &str| {
                 seen.push(l.to_string())
             });
         }
-        assert_eq!(seen, vec!["Step 1/2 : FROM x", " ---> abc"]);
+        assert_eq!(seen, vec!["Step 1/2 : FROM x", " ---> abc", "ERROR: no"]);
         assert_eq!(partial, "tail");
     }
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use ggp::cli::{Cli, Command, DeployArgs, DoctorArgs, GlobalArgs, PlanArgs};
+use ggp::cli::{BuildArgs, Cli, Command, DeployArgs, DoctorArgs, GlobalArgs, PlanArgs};
 use ggp::config::{load_project, DeploymentSource, Injected, ProjectPaths, Target};
 use ggp::defaults::load_defaults;
 use ggp::error::{Error, Result};
@@ -81,6 +81,54 @@ fn doctor_cmd(g: &GlobalArgs, args: &DoctorArgs, env: &BTreeMap<String, String>)
     Ok(report.result()?)
 }
 
+fn build_cmd(
+    g: &GlobalArgs,
+    args: &BuildArgs,
+    d: &DeployArgs,
+    env: &BTreeMap<String, String>,
+) -> Result<()> {
+    let paths = project_paths(g)?;
+    let deployment = d
+        .deployment
+        .clone()
+        .ok_or_else(|| Error::Usage("build needs -d deployments/FILE.conf".into()))?;
+    let archs = d.arch.clone().map(|a| a.0).ok_or_else(|| {
+        Error::Usage("build needs -a ARCH[,ARCH...] (X86_64, ARM32, ARM64)".into())
+    })?;
+    let source = DeploymentSource::from_arg(&deployment, &paths);
+    let group = d.group.clone().unwrap_or_else(|| "ggp-build".into());
+    let injected = Injected::offline(&group, offline_region(g, env));
+    let project = load_project(&paths, &source, &injected, env)?;
+    let mut opts = ggp::build::BuildOptions::for_project(&paths.root, env.clone());
+    if let Some(out) = &args.out {
+        opts.out_dir = std::path::absolute(out).map_err(|e| Error::io(out, e))?;
+    }
+    opts.no_cache = args.no_cache;
+    opts.jobs = args.jobs.unwrap_or(opts.jobs);
+    let progress = ggp::build::Progress::detect(g.json, g.quiet, g.verbose > 0);
+    let docker = ggp::docker::DockerLazy::from_env(env);
+    let result = block_on(ggp::build::build(
+        &project, &archs, &opts, &docker, &progress,
+    ))?;
+    let (built, failures) = match &result {
+        Ok(a) => (a.as_slice(), &[][..]),
+        Err(ggp::build::BuildError::Failed {
+            built, failures, ..
+        }) => (built.as_slice(), failures.as_slice()),
+        Err(_) => (&[][..], &[][..]),
+    };
+    let text = if g.json {
+        ggp::build::render_json(built, failures)
+    } else {
+        ggp::build::render_text(built)
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| Error::io("stdout", e))?;
+    result.map(|_| ()).map_err(Error::from)
+}
+
 fn aws_options(g: &GlobalArgs) -> ggp::aws::AwsOptions {
     ggp::aws::AwsOptions {
         profile: g.profile.clone(),
@@ -121,7 +169,15 @@ fn run(cli: Cli, env: &BTreeMap<String, String>) -> Result<()> {
             defaults.apply(&mut d).map_err(Error::Usage)?;
             plan_cmd(&cli.global, &args, &d, env)
         }
-        Some(Command::Build(_)) => Err(Error::NotImplemented("build")),
+        Some(Command::Build(args)) => {
+            let mut d = DeployArgs {
+                arch: args.arch.clone(),
+                deployment: args.deployment.clone(),
+                ..Default::default()
+            };
+            defaults.apply(&mut d).map_err(Error::Usage)?;
+            build_cmd(&cli.global, &args, &d, env)
+        }
         Some(Command::Deploy(_)) => Err(Error::NotImplemented("deploy")),
         Some(Command::Bundle(_)) => Err(Error::NotImplemented("bundle")),
         Some(Command::Destroy(_)) => Err(Error::NotImplemented("destroy")),

@@ -158,10 +158,8 @@ pub enum PlanError {
     Unsupported(String),
 }
 
-/// The default builder image for an architecture (made by `docker/builder/build-image`).
-pub fn default_builder_image(arch: Arch) -> String {
-    format!("ggp/builder:bookworm-{}", arch.debian_arch())
-}
+/// The default builder image for an architecture (its home is the build stage).
+pub use crate::build::default_builder_image;
 
 fn role_arn(account: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:role/{name}")

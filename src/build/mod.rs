@@ -189,29 +189,43 @@ pub enum BuildError {
     },
 }
 
+/// Failures with one message: the functions, each with its architectures.
+type Group<'a> = (&'a str, Vec<(&'a str, Vec<Arch>)>);
+
 fn failed_message(failures: &[JobFailure], total: usize) -> String {
-    if let [one] = failures {
-        return one.to_string();
-    }
-    // One cause for all (no engine, say): say it once and name the jobs.
-    if let Some(first) = failures.first() {
-        if failures.len() > 1 && failures.iter().all(|f| f.message == first.message) {
-            let jobs: Vec<String> = failures
-                .iter()
-                .map(|f| format!("{} ({})", f.function, f.arch))
-                .collect();
-            return format!(
-                "{}\n  ({} of {total} builds failed this way: {})",
-                first.message,
-                failures.len(),
-                jobs.join(", ")
-            );
+    // Jobs that failed the same way (no engine, one bad requirement for every architecture) are named
+    // together: `F (X86_64, ARM64): message`.
+    let mut groups: Vec<Group> = Vec::new();
+    for f in failures {
+        let g = match groups.iter_mut().find(|(m, _)| *m == f.message) {
+            Some(g) => g,
+            None => {
+                groups.push((&f.message, Vec::new()));
+                groups.last_mut().expect("just pushed")
+            }
+        };
+        match g.1.iter_mut().find(|(name, _)| *name == f.function) {
+            Some((_, archs)) => archs.push(f.arch),
+            None => g.1.push((&f.function, vec![f.arch])),
         }
     }
+    let render = |(message, jobs): &Group| {
+        let who: Vec<String> = jobs
+            .iter()
+            .map(|(name, archs)| {
+                let archs: Vec<&str> = archs.iter().map(|a| a.name()).collect();
+                format!("{name} ({})", archs.join(", "))
+            })
+            .collect();
+        format!("{}: {message}", who.join(", "))
+    };
+    if let [one] = groups.as_slice() {
+        return render(one);
+    }
     let mut s = format!("{} of {total} builds failed:", failures.len());
-    for f in failures {
+    for g in &groups {
         s.push_str("\n  ");
-        s.push_str(&f.to_string().replace('\n', "\n    "));
+        s.push_str(&render(g).replace('\n', "\n    "));
     }
     s
 }
@@ -557,18 +571,23 @@ struct Built {
 impl Runner<'_> {
     async fn run(&self, job: &Job<'_>) -> Result<Artifact, JobFailure> {
         let p = self.progress.job(&job.f.function_name, job.arch.name());
+        let started = std::time::Instant::now();
         let result = self.run_inner(job, &p).await;
         match &result {
             Ok(a) => {
                 for w in &a.warnings {
                     p.warn(w);
                 }
+                let how = if a.cached {
+                    "cached".to_string()
+                } else {
+                    format!("built in {:.1} s", started.elapsed().as_secs_f64())
+                };
                 p.done(&format!(
-                    "{} {} ({}){}",
+                    "{} {} ({}, {how})",
                     a.package,
                     &a.sha256[..16],
-                    human(a.size),
-                    if a.cached { ", cached" } else { "" }
+                    human(a.size)
                 ));
             }
             Err(e) => {
@@ -954,7 +973,15 @@ fn explain(label: &str, message: &str, log: &[String]) -> String {
             tool
         }
     };
-    let mut s = format!("{label} failed: {}", message.trim());
+    // "The command '/bin/sh /ggp/.ggp/python.sh emulated' returned a non-zero code: 1" says little more
+    // than the exit status.
+    let message = message.trim();
+    let mut s = match message.rsplit_once("returned a non-zero code: ") {
+        Some((_, code)) if message.starts_with("The command") => {
+            format!("{label} failed (exit status {code})")
+        }
+        _ => format!("{label} failed: {message}"),
+    };
     for d in detail {
         s.push_str("\n  ");
         s.push_str(d.trim_end());
@@ -1058,6 +1085,33 @@ pub(crate) mod tests {
         assert!(
             e.contains("build.sh wrote nothing") && !e.contains("ERROR: x"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn failures_with_one_cause_are_named_together() {
+        let f = |function: &str, arch, message: &str| JobFailure {
+            function: function.into(),
+            arch,
+            kind: FailureKind::Build,
+            message: message.into(),
+        };
+        let same = [
+            f("A", Arch::X86_64, "no engine"),
+            f("A", Arch::Armv8, "no engine"),
+            f("B", Arch::Armv8, "no engine"),
+        ];
+        assert_eq!(
+            failed_message(&same, 4),
+            "A (X86_64, ARM64), B (ARM64): no engine"
+        );
+        let mixed = [
+            f("A", Arch::X86_64, "bad\nline 2"),
+            f("B", Arch::Armv8, "other"),
+        ];
+        assert_eq!(
+            failed_message(&mixed, 4),
+            "2 of 4 builds failed:\n  A (X86_64): bad\n    line 2\n  B (ARM64): other"
         );
     }
 

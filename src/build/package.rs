@@ -312,6 +312,15 @@ pub fn package(tar: &[u8], spec: &Spec) -> Result<Packaged, String> {
         }
         if let Some(m) = elf_machine(data(e)) {
             if m != spec.arch.elf_machine() {
+                // A Python extension module for another machine cannot load: that is a wrong package.
+                if spec.language.family() == Family::Python && name.ends_with(".so") {
+                    return Err(format!(
+                        "{path} (from {}) is native code for ELF machine {m}, not for {} ({})",
+                        owner(path, &owners),
+                        spec.arch,
+                        spec.arch.elf_machine()
+                    ));
+                }
                 foreign.push(format!("{path} (e_machine {m})"));
             }
         }
@@ -659,6 +668,18 @@ mod tests {
         let p = package(&t, &spec("EXECUTABLE", "hello")).unwrap();
         assert_eq!(p.warnings.len(), 1);
         assert!(p.warnings[0].contains("ARM64"), "{:?}", p.warnings);
+        // In a Python package an extension for another machine is an error, naming its distribution.
+        let record = "fast.abi3.so,,\n";
+        let t = tar(&[
+            ("a.py", b"def h(e, c): pass", 0o644),
+            ("fast.abi3.so", &x86, 0o755),
+            ("fast-1.0.dist-info/RECORD", record.as_bytes(), 0o644),
+        ]);
+        let e = package(&t, &spec("PYTHON3_8", "a.h")).unwrap_err();
+        assert!(
+            e.contains("fast.abi3.so (from fast)") && e.contains("ELF machine 62"),
+            "{e}"
+        );
     }
 
     #[test]

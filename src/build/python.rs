@@ -58,7 +58,7 @@ pub fn recipes(input: &Input, images: &Images) -> Result<Vec<Recipe>, String> {
                 input
                     .sources
                     .iter()
-                    .filter(|s| req.contains(&s.rel))
+                    .filter(|s| req.files.contains(&s.rel))
                     .map(|s| Member::Disk {
                         path: format!("req/{}", s.rel),
                         source: s.clone(),
@@ -73,21 +73,35 @@ pub fn recipes(input: &Input, images: &Images) -> Result<Vec<Recipe>, String> {
                 fallback_when: fallback,
             }
         };
+    let emulated = attempt(
+        false,
+        &["emulated"],
+        "wheels built in a target-architecture container",
+        &[],
+    );
+    if req.from_source {
+        return Ok(vec![emulated]);
+    }
     Ok(vec![
         attempt(true, &cross_args, "cross-platform wheels", NO_WHEEL),
-        attempt(
-            false,
-            &["emulated"],
-            "wheels built in a target-architecture container",
-            &[],
-        ),
+        emulated,
     ])
 }
 
-/// requirements.txt and the files it includes (`-r`, `-c`), relative to the function folder. When a
-/// requirement names a local path, every source file is needed and all are returned.
-fn requirement_files(dir: &Path, sources: &[SourceFile]) -> Result<BTreeSet<String>, String> {
+/// What the requirement files need.
+#[derive(Debug, PartialEq, Eq)]
+struct Requirements {
+    /// requirements.txt and the files it includes (`-r`, `-c`), relative to the function folder; every
+    /// source file when a requirement names a local path.
+    files: BTreeSet<String>,
+    /// Some requirement is built from source whatever `--only-binary` says (a local path, a VCS or direct
+    /// URL), so only a build in a target-architecture container gives objects for the right machine.
+    from_source: bool,
+}
+
+fn requirement_files(dir: &Path, sources: &[SourceFile]) -> Result<Requirements, String> {
     let mut seen = BTreeSet::new();
+    let mut from_source = false;
     let mut todo = vec!["requirements.txt".to_string()];
     while let Some(rel) = todo.pop() {
         if !seen.insert(rel.clone()) {
@@ -113,11 +127,19 @@ fn requirement_files(dir: &Path, sources: &[SourceFile]) -> Result<BTreeSet<Stri
                 }
                 todo.push(joined);
             } else if names_local_path(line) {
-                return Ok(sources.iter().map(|s| s.rel.clone()).collect());
+                return Ok(Requirements {
+                    files: sources.iter().map(|s| s.rel.clone()).collect(),
+                    from_source: true,
+                });
+            } else if !line.starts_with('-') && (line.contains("://") || line.contains(" @ ")) {
+                from_source = true;
             }
         }
     }
-    Ok(seen)
+    Ok(Requirements {
+        files: seen,
+        from_source,
+    })
 }
 
 /// The file a `-r`/`--requirement`/`-c`/`--constraint` line includes.
@@ -182,9 +204,10 @@ mod tests {
         let s = collect(d.path()).unwrap();
         let r = requirement_files(d.path(), &s).unwrap();
         assert_eq!(
-            r.into_iter().collect::<Vec<_>>(),
+            r.files.into_iter().collect::<Vec<_>>(),
             vec!["base.txt", "pins/c.txt", "requirements.txt"]
         );
+        assert!(!r.from_source);
     }
 
     #[test]
@@ -195,7 +218,11 @@ mod tests {
             ("h.py", ""),
         ]);
         let s = collect(d.path()).unwrap();
-        assert_eq!(requirement_files(d.path(), &s).unwrap().len(), 3);
+        let r = requirement_files(d.path(), &s).unwrap();
+        assert_eq!((r.files.len(), r.from_source), (3, true));
+        let d = project(&[("requirements.txt", "x @ git+https://example.com/x.git\n")]);
+        let s = collect(d.path()).unwrap();
+        assert!(requirement_files(d.path(), &s).unwrap().from_source);
         let d = project(&[("requirements.txt", "-r missing.txt\n")]);
         let s = collect(d.path()).unwrap();
         assert!(requirement_files(d.path(), &s)
@@ -233,5 +260,18 @@ mod tests {
             .dockerfile
             .starts_with("FROM --platform=linux/arm/v7 ggp/builder:bookworm-armhf AS work"));
         assert!(!r[0].fallback_when.is_empty() && r[1].fallback_when.is_empty());
+
+        // Built from source whatever --only-binary says: only the target-architecture build is right.
+        std::fs::write(d.path().join("requirements.txt"), "./lib\n").unwrap();
+        let s = collect(d.path()).unwrap();
+        let input = Input {
+            f: &f,
+            arch: Arch::Armv8,
+            dir: d.path(),
+            sources: &s,
+        };
+        let r = recipes(&input, &crate::build::recipe::tests::images()).unwrap();
+        assert_eq!(r.len(), 1);
+        assert!(!r[0].uses_native);
     }
 }
