@@ -7,7 +7,9 @@
 //!   (`build::build`);
 //! - [`aws`]: credentials, region and endpoints as the AWS CLI resolves them, and every client
 //!   (`aws::connect`); [`doctor`] reports on them and on the Docker engine;
-//! - [`bundle`]: offline installers for a provisioned core (`bundle::write`).
+//! - [`bundle`]: offline installers for a provisioned core (`bundle::write`);
+//! - [`provision`]: converge an AWS account to the plan for a Greengrass V1 group, deploy it, and
+//!   destroy it (`provision::deploy`, `provision::diff`, `provision::destroy`).
 //!
 //! Shared value types: [`arch::Arch`], [`language::Language`]. Errors meet in [`error`].
 //! Stages not listed here have not landed yet; the CLI says so instead of faking them.
@@ -25,6 +27,7 @@ pub mod doctor;
 pub mod error;
 pub mod language;
 pub mod plan;
+pub mod provision;
 pub mod topics;
 
 /// ggp's version, recorded in artifacts and cache keys.
