@@ -7,6 +7,8 @@
 - IoT SetDefaultPolicyVersion: an unknown version is ResourceNotFoundException (moto cleared the default).
 - IoT UpdateRoleAlias: lastModifiedDate moves.
 - IoT CreateThingGroup: repeating it without properties returns the existing group (moto refused).
+- IoT tags: TagResource, UntagResource and ListTagsForResource (moto has none), and the `tags` of
+  CreatePolicy and CreateRoleAlias kept; deleting the resource drops its tags.
 - Lambda PublishVersion: no new version when code (CodeSha256) and configuration are unchanged since
   the last published version; the existing one is returned (moto published on any update call).
 """
@@ -144,6 +146,100 @@ def patch_iot() -> None:
         return original_create_thing_group(self, thing_group_name, parent_group_name, thing_group_properties or {})
 
     IoTBackend.create_thing_group = create_thing_group
+    _patch_iot_tags(iot_models, ResourceNotFoundException, InvalidRequestException)
+
+
+def _iot_tags(backend: Any) -> dict[str, dict[str, str]]:
+    if not hasattr(backend, "ggp_tags"):
+        backend.ggp_tags = {}
+    return backend.ggp_tags
+
+
+def _patch_iot_tags(iot_models: Any, not_found: Any, invalid: Any) -> None:
+    """Tags on IoT resources, as the IoT API model has them: a list of {Key, Value}.
+
+    Resources ggp tags (policies, role aliases) must exist to be tagged, as in AWS
+    (ResourceNotFoundException otherwise); tags of other resource types are kept without that check.
+    """
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.iot.responses import IoTResponse
+
+    IoTBackend = iot_models.IoTBackend
+
+    def _check(self: Any, arn: str) -> None:
+        kind, _, name = arn.split(":", 5)[-1].partition("/")
+        if kind == "policy" and name not in self.policies:
+            raise not_found(f"Policy {name} does not exist")
+        if kind == "rolealias" and name not in self.role_aliases:
+            raise not_found(f"Role alias {name} does not exist")
+
+    def tag_resource(self: Any, arn: str, tags: list[dict[str, str]]) -> None:
+        _check(self, arn)
+        current = _iot_tags(self).setdefault(arn, {})
+        for t in tags:
+            current[t["Key"]] = t.get("Value", "")
+        if len(current) > 50:
+            raise invalid("A resource can have at most 50 tags.")
+
+    def untag_resource(self: Any, arn: str, keys: list[str]) -> None:
+        _check(self, arn)
+        current = _iot_tags(self).get(arn, {})
+        for k in keys:
+            current.pop(k, None)
+
+    def list_tags_for_resource(self: Any, arn: str) -> list[dict[str, str]]:
+        _check(self, arn)
+        return [{"Key": k, "Value": v} for k, v in sorted(_iot_tags(self).get(arn, {}).items())]
+
+    IoTBackend.tag_resource = tag_resource
+    IoTBackend.untag_resource = untag_resource
+    IoTBackend.list_tags_for_resource = list_tags_for_resource
+
+    def r_tag_resource(self: Any) -> Any:
+        self.iot_backend.tag_resource(self._get_param("resourceArn"), self._get_param("tags") or [])
+        return EmptyResult()
+
+    def r_untag_resource(self: Any) -> Any:
+        self.iot_backend.untag_resource(self._get_param("resourceArn"), self._get_param("tagKeys") or [])
+        return EmptyResult()
+
+    def r_list_tags_for_resource(self: Any) -> Any:
+        arn = self._get_param("resourceArn") or (self.querystring.get("resourceArn") or [None])[0]
+        return ActionResult({"tags": self.iot_backend.list_tags_for_resource(arn)})
+
+    IoTResponse.tag_resource = r_tag_resource
+    IoTResponse.untag_resource = r_untag_resource
+    IoTResponse.list_tags_for_resource = r_list_tags_for_resource
+
+    def with_tags(original: Any, arn_of: Any) -> Any:
+        def create(self: Any) -> Any:
+            out = original(self)
+            tags = self._get_param("tags") or []
+            if tags:
+                _iot_tags(self.iot_backend)[arn_of(self)] = {t["Key"]: t.get("Value", "") for t in tags}
+            return out
+
+        return create
+
+    IoTResponse.create_policy = with_tags(
+        IoTResponse.create_policy, lambda r: r.iot_backend.get_policy(r._get_param("policyName")).arn
+    )
+    IoTResponse.create_role_alias = with_tags(
+        IoTResponse.create_role_alias, lambda r: r.iot_backend.role_aliases[r._get_param("roleAlias")].arn
+    )
+
+    def dropping_tags(original: Any, arn_of: Any) -> Any:
+        def delete(self: Any) -> Any:
+            arn = arn_of(self)
+            out = original(self)
+            _iot_tags(self.iot_backend).pop(arn, None)
+            return out
+
+        return delete
+
+    region_arn = lambda r, kind, key: f"arn:aws:iot:{r.region}:{r.current_account}:{kind}/{r._get_param(key)}"  # noqa: E731
+    IoTResponse.delete_policy = dropping_tags(IoTResponse.delete_policy, lambda r: region_arn(r, "policy", "policyName"))
+    IoTResponse.delete_role_alias = dropping_tags(IoTResponse.delete_role_alias, lambda r: region_arn(r, "rolealias", "roleAlias"))
 
 
 # ------------------------------------------------------------------------------------------------ Lambda

@@ -151,6 +151,11 @@ IOT_CHECKED = {
     "CreateThingGroup",
     "AddThingToThingGroup",
     "ListThingsInThingGroup",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+    "CreatePolicy",
+    "CreateRoleAlias",
 }
 LAMBDA_CHECKED = {"PublishVersion"}
 

@@ -173,3 +173,27 @@ def test_aws_managed_policies_attach_after_reset(emu):
         with pytest.raises(ClientError) as e:
             iam.attach_role_policy(RoleName="gg", PolicyArn="arn:aws:iam::aws:policy/NoSuchManagedPolicy")
         assert error_of(e)[:2][0] == 404
+
+
+def test_iot_tags(iot):
+    tags = [{"Key": "ggp:managed-by", "Value": "ggp"}, {"Key": "ggp:group", "Value": "g"}]
+    arn = iot.create_policy(policyName="tagged", policyDocument=POLICY, tags=tags)["policyArn"]
+    assert iot.list_tags_for_resource(resourceArn=arn)["tags"] == sorted(tags, key=lambda t: t["Key"])
+    iot.tag_resource(resourceArn=arn, tags=[{"Key": "ggp:group", "Value": "h"}, {"Key": "x", "Value": ""}])
+    iot.untag_resource(resourceArn=arn, tagKeys=["x", "absent"])
+    got = {t["Key"]: t["Value"] for t in iot.list_tags_for_resource(resourceArn=arn)["tags"]}
+    assert got == {"ggp:managed-by": "ggp", "ggp:group": "h"}
+    alias = iot.create_role_alias(roleAlias="ra", roleArn="arn:aws:iam::123456789012:role/a", tags=tags[:1])["roleAliasArn"]
+    assert iot.list_tags_for_resource(resourceArn=alias)["tags"] == tags[:1]
+    assert iot.list_tags_for_resource(resourceArn=iot.create_policy(policyName="plain", policyDocument=POLICY)["policyArn"])["tags"] == []
+    # Deleting the resource drops its tags: a new one with the same name starts bare.
+    iot.delete_policy(policyName="tagged")
+    with pytest.raises(ClientError) as e:
+        iot.list_tags_for_resource(resourceArn=arn)
+    assert error_of(e)[:2] == (404, "ResourceNotFoundException")
+    iot.create_policy(policyName="tagged", policyDocument=POLICY)
+    assert iot.list_tags_for_resource(resourceArn=arn)["tags"] == []
+    iot.delete_role_alias(roleAlias="ra")
+    with pytest.raises(ClientError) as e:
+        iot.tag_resource(resourceArn=alias, tags=tags)
+    assert error_of(e)[:2] == (404, "ResourceNotFoundException")
