@@ -2,7 +2,8 @@
 //!
 //! The pipeline, one module per stage, each with a narrow entry point:
 //! - [`config`]: read and validate the project (`load_project`);
-//! - [`plan`]: the resources and artifacts a run would create, offline (`plan::build`);
+//! - [`plan`]: the resources and artifacts a run would create, offline (`plan::build`); [`v2`]
+//!   maps the same project to Greengrass V2 components and a thing-group deployment (`v2::build`);
 //! - [`build`]: Lambda packages per function and architecture, built in Docker through [`docker`]
 //!   (`build::build`);
 //! - [`aws`]: credentials, region and endpoints as the AWS CLI resolves them, and every client
@@ -29,6 +30,7 @@ pub mod language;
 pub mod plan;
 pub mod provision;
 pub mod topics;
+pub mod v2;
 
 /// ggp's version, recorded in artifacts and cache keys.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -217,9 +217,6 @@ fn plan_cmd(
     let injected = Injected::offline(&group, offline_region(g, env));
     let project = load_project(&paths, &source, &injected, env)?;
     let target = d.target.or(project.deployment.target).unwrap_or(Target::V2);
-    if target == Target::V2 {
-        return Err(Error::NotImplemented("plan --target v2"));
-    }
     let certificate = if let Some(arn) = &args.certificate_arn {
         CertificateSource::ExistingArn { arn: arn.clone() }
     } else if let Some(csr) = &args.csr {
@@ -238,6 +235,19 @@ fn plan_cmd(
         service_role_exists: args.service_role_exists,
         build_dir: PathBuf::from("build"),
     };
+    if target == Target::V2 {
+        let plan =
+            ggp::v2::build(&project, &injected, &opts).map_err(|e| Error::Other(e.to_string()))?;
+        let text = if g.json {
+            serde_json::to_string_pretty(&plan).map_err(|e| Error::Other(e.to_string()))? + "\n"
+        } else {
+            plan.render_text()
+        };
+        return std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .map_err(|e| Error::io("stdout", e));
+    }
     let plan = plan::build(&project, &injected, &opts).map_err(|e| Error::Other(e.to_string()))?;
     let mut out = std::io::stdout().lock();
     let text = if g.json {

@@ -161,12 +161,12 @@ pub enum PlanError {
 /// The default builder image for an architecture (its home is the build stage).
 pub use crate::build::default_builder_image;
 
-fn role_arn(account: &str, name: &str) -> String {
+pub(crate) fn role_arn(account: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:role/{name}")
 }
 
 /// Merges IAM policy documents: statements concatenated in order, exact duplicates dropped.
-fn merge_policies(docs: impl IntoIterator<Item = Value>) -> Option<Value> {
+pub(crate) fn merge_policies(docs: impl IntoIterator<Item = Value>) -> Option<Value> {
     let mut statements: Vec<Value> = Vec::new();
     let mut any = false;
     for d in docs {
@@ -713,6 +713,44 @@ fn short_hash(s: &str) -> String {
     d.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// One role's lines of a rendered plan (shared with the V2 plan).
+pub(crate) fn render_role(w: &mut String, label: &str, r: &RolePlan) {
+    let how = if r.managed {
+        "(create or converge)"
+    } else {
+        "(existing, used as is)"
+    };
+    let _ = writeln!(w, "  {label} {} {how}", r.name);
+    for p in &r.managed_policies {
+        let _ = writeln!(w, "    attach {p}");
+    }
+    if let Some(p) = &r.inline_policy {
+        let n = p["Statement"].as_array().map_or(0, Vec::len);
+        let _ = writeln!(w, "    inline policy inline-by-ggp: {n} statement(s)");
+    }
+}
+
+/// The `Artifacts` and `Warnings` sections of a rendered plan (shared with the V2 plan).
+pub(crate) fn render_tail(w: &mut String, artifacts: &[ArtifactPlan], warnings: &[String]) {
+    let _ = writeln!(w, "\nArtifacts");
+    if artifacts.is_empty() {
+        let _ = writeln!(w, "  (none)");
+    }
+    for a in artifacts {
+        let _ = writeln!(
+            w,
+            "  {} {} ({}) -> {} [builder {}]",
+            a.function, a.arch, a.platform, a.package, a.builder
+        );
+    }
+    if !warnings.is_empty() {
+        let _ = writeln!(w, "\nWarnings");
+        for x in warnings {
+            let _ = writeln!(w, "  {x}");
+        }
+    }
+}
+
 impl Plan {
     /// True when some value is still a placeholder (fine for `plan`, fatal for `deploy`).
     pub fn has_placeholders(&self) -> bool {
@@ -740,25 +778,7 @@ impl Plan {
                 None => {
                     let _ = writeln!(w, "  {label}: not managed");
                 }
-                Some(r) => {
-                    let _ = writeln!(
-                        w,
-                        "  {label} {} {}",
-                        r.name,
-                        if r.managed {
-                            "(create or converge)"
-                        } else {
-                            "(existing, used as is)"
-                        }
-                    );
-                    for p in &r.managed_policies {
-                        let _ = writeln!(w, "    attach {p}");
-                    }
-                    if let Some(p) = &r.inline_policy {
-                        let n = p["Statement"].as_array().map_or(0, Vec::len);
-                        let _ = writeln!(w, "    inline policy inline-by-ggp: {n} statement(s)");
-                    }
-                }
+                Some(r) => render_role(w, label, r),
             }
         }
         if self.iam.service_role.is_some() {
@@ -914,23 +934,7 @@ impl Plan {
             }
         }
         let _ = writeln!(w, "  then: a group version if anything changed, and a deployment awaited to Success or Failure");
-        let _ = writeln!(w, "\nArtifacts");
-        if self.artifacts.is_empty() {
-            let _ = writeln!(w, "  (none)");
-        }
-        for a in &self.artifacts {
-            let _ = writeln!(
-                w,
-                "  {} {} ({}) -> {} [builder {}]",
-                a.function, a.arch, a.platform, a.package, a.builder
-            );
-        }
-        if !self.warnings.is_empty() {
-            let _ = writeln!(w, "\nWarnings");
-            for x in &self.warnings {
-                let _ = writeln!(w, "  {x}");
-            }
-        }
+        render_tail(w, &self.artifacts, &self.warnings);
         o
     }
 }
