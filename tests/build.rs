@@ -160,6 +160,27 @@ fn conf(language: &str, name: &str, handler: &str, extra: &str) -> String {
     )
 }
 
+/// `ggp build` of `deployments/test.conf` for `archs`, which must exit with `code`; returns stderr.
+fn build_fails(project: &Path, archs: &str, code: i32, env: &BTreeMap<String, String>) -> String {
+    let o = ggp(
+        project,
+        &["build", "-d", "deployments/test.conf", "-a", archs],
+        env,
+    );
+    assert_eq!(o.status.code(), Some(code), "{}", text(&o));
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// `ggp build` of `deployments/test.conf` for `archs`, which must succeed.
+fn build_ok(project: &Path, archs: &str, env: &BTreeMap<String, String>) {
+    let o = ggp(
+        project,
+        &["build", "-d", "deployments/test.conf", "-a", archs],
+        env,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 /// True when `err` names `function` with `arch` among its architectures: `F (X86_64, ARM64): …`.
 fn names(err: &str, function: &str, arch: &str) -> bool {
     err.match_indices(&format!("{function} ("))
@@ -609,13 +630,7 @@ fn a_missing_handler_fails_naming_function_and_arch() {
             ),
         ],
     )]);
-    let o = ggp(
-        p.path(),
-        &["build", "-d", "deployments/test.conf", "-a", "X86_64,ARM32"],
-        &env,
-    );
-    assert_eq!(o.status.code(), Some(20), "{}", text(&o));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = build_fails(p.path(), "X86_64,ARM32", 20, &env);
     for arch in ["X86_64", "ARM32"] {
         assert!(
             names(&err, "NoHandler", arch) && err.contains("handler hello is not in the package"),
@@ -817,12 +832,7 @@ fn java_functions_build_with_javac_via_build_sh_or_from_a_prebuilt_jar() {
     w.write_all(&[0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 55]).unwrap();
     w.finish().unwrap();
 
-    let o = ggp(
-        p.path(),
-        &["build", "-d", "deployments/test.conf", "-a", "X86_64,ARM64"],
-        &env,
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    build_ok(p.path(), "X86_64,ARM64", &env);
     let out = p.path().join("build/functions");
     let hello = unzip(&out.join("X86_64/JavaHello.zip"));
     let (_, class) = &hello["com/example/Hello.class"];
@@ -864,13 +874,7 @@ fn java_with_a_pom_but_no_maven_in_the_builder_says_so() {
             ),
         ],
     )]);
-    let o = ggp(
-        p.path(),
-        &["build", "-d", "deployments/test.conf", "-a", "X86_64"],
-        &env,
-    );
-    assert_eq!(o.status.code(), Some(20), "{}", text(&o));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = build_fails(p.path(), "X86_64", 20, &env);
     assert!(
         names(&err, "JavaMaven", "X86_64") && err.contains("pom.xml needs mvn"),
         "{err}"
