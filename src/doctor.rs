@@ -300,10 +300,15 @@ async fn aws_checks(opts: &AwsOptions, env: &EnvVars) -> (Vec<Check>, AwsParts) 
                 .as_deref()
                 .map(|t| format!(", expires {t}"))
                 .unwrap_or_default();
+            let token = if s.session_token {
+                ", with session token"
+            } else {
+                ""
+            };
             checks.push(Check::ok(
                 "credentials",
                 format!(
-                    "{s}: provider {}, key {}{expires}",
+                    "{s}: provider {}, key {}{token}{expires}",
                     s.provider, s.access_key
                 ),
             ));
@@ -581,7 +586,11 @@ async fn docker_report(env: &EnvVars) -> DockerReport {
         how: "native".into(),
     });
     if host.starts_with("unix://") {
-        let (usable, unusable) = binfmt_platforms(std::path::Path::new(BINFMT_DIR));
+        let dir = env
+            .get("GGP_BINFMT_DIR")
+            .filter(|d| !d.is_empty())
+            .map_or(BINFMT_DIR, String::as_str);
+        let (usable, unusable) = binfmt_platforms(std::path::Path::new(dir));
         for (platform, entry) in usable {
             if platform != native && !report.platforms.iter().any(|p| p.platform == platform) {
                 report.platforms.push(Platform {
@@ -622,7 +631,13 @@ async fn builder_images(
         ..Default::default()
     };
     let mut out = Vec::new();
-    for image in docker.list_images(Some(options)).await? {
+    // an image built on a builder image inherits the label; ggp's runtime image empties it
+    let builders = docker
+        .list_images(Some(options))
+        .await?
+        .into_iter()
+        .filter(|i| i.labels.get(RECIPE_LABEL).is_some_and(|v| !v.is_empty()));
+    for image in builders {
         let inspect = docker.inspect_image(&image.id).await?;
         let platform = match (&inspect.os, &inspect.architecture, &inspect.variant) {
             (os, Some(a), Some(v)) if !v.is_empty() => {
@@ -642,6 +657,8 @@ async fn builder_images(
     Ok(out)
 }
 
+/// Where the kernel's binfmt_misc is; `GGP_BINFMT_DIR` overrides it for a container, whose own /proc
+/// does not show it (ggp.sh mounts the host's there: nothing can be mounted inside /proc).
 const BINFMT_DIR: &str = "/proc/sys/fs/binfmt_misc";
 
 /// Platforms the kernel can run through binfmt_misc: (usable, unusable) where usable entries are

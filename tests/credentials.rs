@@ -300,6 +300,7 @@ fn environment_keys() {
         .secret("env-session-token-Lm42");
     let v = assert_end_to_end(&case.doctor(&[]), "environment", "EnvironmentVariable");
     assert_eq!(v["credentials"]["access_key"], "****0001");
+    assert_eq!(v["credentials"]["session_token"], true);
     assert_eq!(v["region"]["name"], "eu-west-1");
     assert_eq!(v["region"]["origin"]["from"], "env");
     assert_eq!(v["region"]["origin"]["name"], "AWS_REGION");
@@ -325,6 +326,7 @@ fn profile_static_keys_by_flag_and_by_env() {
     );
     assert_eq!(v["profile"], "dev");
     assert_eq!(v["credentials"]["profile"], "dev");
+    assert_eq!(v["credentials"]["session_token"], false);
     assert_eq!(v["region"]["name"], "eu-central-1");
     assert_eq!(v["region"]["origin"]["from"], "profile");
     assert_eq!(v["region"]["origin"]["name"], "dev");

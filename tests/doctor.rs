@@ -113,8 +113,10 @@ fn bench_engine_reports_version_platforms_and_builder_images() {
             }))
             .await
             .expect("list images");
+        // ggp's runtime image (docker/build-ggp-image) empties the label it inherits from its base
         let tags: BTreeSet<String> = images
             .into_iter()
+            .filter(|i| !i.labels[ggp::doctor::RECIPE_LABEL].is_empty())
             .flat_map(|i| i.repo_tags)
             .filter(|t| !t.contains("<none>"))
             .collect();

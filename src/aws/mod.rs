@@ -144,6 +144,8 @@ pub struct CredentialSource {
     pub access_key: String,
     /// When temporary credentials expire (RFC 3339), `None` for long-term keys.
     pub expires: Option<String>,
+    /// Whether they carry a session token (never the token itself).
+    pub session_token: bool,
 }
 
 impl fmt::Display for CredentialSource {

@@ -612,6 +612,7 @@ impl Ctx<'_> {
             detail,
             access_key: masked(creds.access_key_id()),
             expires: creds.expiry().map(rfc3339),
+            session_token: creds.session_token().is_some(),
         }
     }
 
@@ -1018,6 +1019,7 @@ mod tests {
             detail: "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY".into(),
             access_key: "****0001".into(),
             expires: None,
+            session_token: false,
         };
         classify_call_error(
             &source,
