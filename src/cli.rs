@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::arch::Arch;
+use crate::bundle::Pkcs11;
 use crate::config::Target;
 
 /// Build and provision AWS IoT Greengrass groups from a GGP-style project.
@@ -117,6 +118,28 @@ pub struct DeployArgs {
     /// Greengrass generation: v1 or v2 (default: conf.target, else v2).
     #[arg(long, value_name = "v1|v2")]
     pub target: Option<Target>,
+    #[command(flatten)]
+    pub bundle_options: BundleOptions,
+}
+
+/// How the offline outputs (`--bundle`, `--script`, `--oem`, `ggp bundle`) are made.
+#[derive(Debug, Clone, Default, Args)]
+pub struct BundleOptions {
+    /// The Greengrass V1 core software archive to embed (default: $GGP_CORE_SOFTWARE_DIR or ~/.cache/ggp/core-software).
+    #[arg(long, value_name = "FILE")]
+    pub core_software: Option<PathBuf>,
+    /// Expected sha256 of the core software archive, when it is not in ggp's table.
+    #[arg(long, value_name = "HEX")]
+    pub core_software_sha256: Option<String>,
+    /// Put certificates, key and config.json in <group>-<arch>.secrets.tar.gz, so the main archive is the same for every device.
+    #[arg(long)]
+    pub split_secrets: bool,
+    /// .deb packages the device lacks (runtimes), carried in the bundle and installed offline.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub include_deb: Vec<PathBuf>,
+    /// The core's key is in an HSM: P11Provider=PATH,slotLabel=L,slotUserPin=PIN[,OpenSSLEngine=PATH][,pkcs11EngineForCurl=E].
+    #[arg(long, value_name = "KEY=VALUE,...")]
+    pub hsi: Option<Pkcs11>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -215,21 +238,38 @@ pub struct BuildArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct BundleArgs {
-    /// The Greengrass group name.
+    /// The Greengrass group name (provisioned before: its certificate and key are read from .ggp/<group>/).
     #[arg(short = 'g', long = "group-name", value_name = "GROUP")]
     pub group: Option<String>,
     /// Architecture(s).
     #[arg(short = 'a', long = "arch", value_name = "ARCH")]
     pub arch: Option<ArchList>,
-    /// The Greengrass core software archive to embed.
-    #[arg(long, value_name = "FILE")]
-    pub core_software: Option<PathBuf>,
-    /// Expected sha256 of --core-software when it is not in ggp's table.
-    #[arg(long, value_name = "HEX")]
-    pub core_software_sha256: Option<String>,
-    /// Put certificates and key in a separate archive, so the main one is the same for every device.
+    /// The deployment file: the installer's --check looks for the runtimes its functions need.
+    #[arg(short = 'd', long = "deployment-config", value_name = "FILE")]
+    pub deployment: Option<String>,
+    /// Also write build/gg.<group>.sh (one architecture).
     #[arg(long)]
-    pub split_secrets: bool,
+    pub script: bool,
+    /// Also write build/oem.<group>.tar.
+    #[arg(long)]
+    pub oem: bool,
+    /// Local MQTT port of the core (default 8883).
+    #[arg(long, value_name = "PORT")]
+    pub mqtt_port: Option<u16>,
+    /// Write useSystemd = no into config.json.
+    #[arg(long)]
+    pub no_systemd: bool,
+    /// Upload the outputs (not the secrets archive) to this existing bucket.
+    #[arg(long, value_name = "BUCKET", requires = "s3_directory")]
+    pub s3_bucket: Option<String>,
+    /// Key prefix in --s3-bucket (`/` for the bucket root).
+    #[arg(long, value_name = "DIR", requires = "s3_bucket")]
+    pub s3_directory: Option<String>,
+    /// Where the outputs go (default: build/ in the project).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub options: BundleOptions,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -32,6 +32,10 @@ pub mod exit {
     pub const BUILD_IMAGE: i32 = 24;
     /// `ggp build`: reading sources or writing packages failed.
     pub const BUILD_IO: i32 = 25;
+    // 40–49: the offline bundle (`ggp bundle`, `--bundle`, `--script`, `--oem`): BUNDLE_INPUT 40,
+    // BUNDLE_CORE_SOFTWARE_MISSING 41, BUNDLE_CORE_SOFTWARE_UNVERIFIED 42, BUNDLE_IO 43,
+    // BUNDLE_STATE 44, BUNDLE_UPLOAD 45.
+    pub use crate::bundle::code::*;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +59,8 @@ pub enum Error {
     Doctor(#[from] crate::doctor::DoctorFailed),
     #[error("{0}")]
     Build(#[from] crate::build::BuildError),
+    #[error("{0}")]
+    Bundle(#[from] crate::bundle::BundleError),
 }
 
 impl Error {
@@ -66,6 +72,7 @@ impl Error {
             Error::Aws(e) => e.exit_code(),
             Error::Doctor(d) => d.exit_code,
             Error::Build(e) => e.exit_code(),
+            Error::Bundle(e) => e.exit_code(),
         }
     }
 
@@ -82,6 +89,7 @@ impl Error {
             Error::Aws(e) => Some(e.hint()),
             Error::Doctor(d) => Some(d.hint.clone()),
             Error::Build(e) => e.hint(),
+            Error::Bundle(e) => e.hint(),
             _ => None,
         }
     }

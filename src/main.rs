@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use ggp::cli::{BuildArgs, Cli, Command, DeployArgs, DoctorArgs, GlobalArgs, PlanArgs};
+use ggp::cli::{BuildArgs, BundleArgs, Cli, Command, DeployArgs, DoctorArgs, GlobalArgs, PlanArgs};
 use ggp::config::{load_project, DeploymentSource, Injected, ProjectPaths, Target};
 use ggp::defaults::load_defaults;
 use ggp::error::{Error, Result};
@@ -129,6 +129,127 @@ fn build_cmd(
     result.map(|_| ()).map_err(Error::from)
 }
 
+/// `ggp bundle`: the offline installers of a provisioned group, from its stored state.
+fn bundle_cmd(
+    g: &GlobalArgs,
+    args: &BundleArgs,
+    d: &DeployArgs,
+    env: &BTreeMap<String, String>,
+) -> Result<()> {
+    use ggp::bundle::{self, core_software, stored};
+    let paths = project_paths(g)?;
+    let group = d
+        .group
+        .clone()
+        .ok_or_else(|| Error::Usage("bundle needs -g GROUP".into()))?;
+    let archs = d.arch.clone().map(|a| a.0).ok_or_else(|| {
+        Error::Usage("bundle needs -a ARCH[,ARCH...] (X86_64, ARM32, ARM64)".into())
+    })?;
+    if d.script && archs.len() > 1 {
+        return Err(Error::Usage(
+            "--script writes one gg.<group>.sh (GGP's name): give one -a".into(),
+        ));
+    }
+    let epoch = match env.get("SOURCE_DATE_EPOCH").filter(|v| !v.is_empty()) {
+        Some(v) => v.parse().map_err(|_| {
+            Error::Usage(format!("SOURCE_DATE_EPOCH={v} is not a number of seconds"))
+        })?,
+        None => 0,
+    };
+    let core: Vec<_> = archs
+        .iter()
+        .map(|a| {
+            let o = &d.bundle_options;
+            let dirs = core_software::search_dirs(env);
+            core_software::resolve(
+                *a,
+                o.core_software.as_deref(),
+                o.core_software_sha256.as_deref(),
+                &dirs,
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    let state = stored::load(&paths.root, &group)?;
+    let (runtimes, allow_root) = match &d.deployment {
+        Some(dep) => {
+            let source = DeploymentSource::from_arg(dep, &paths);
+            let injected = Injected::offline(&group, Some(state.region.clone()));
+            let project = load_project(&paths, &source, &injected, env)?;
+            let runtimes = bundle::runtimes_for(project.functions.iter().map(|f| f.language));
+            (runtimes, project.functions.iter().any(|f| f.runs_as_root()))
+        }
+        None => {
+            tracing::warn!(
+                "no -d: the installer's --check will not look for the functions' runtimes"
+            );
+            (Vec::new(), false)
+        }
+    };
+    let aws = block_on(ggp::aws::connect(&aws_options(g), env))??;
+    let (iot_data_endpoint, credentials_endpoint) = block_on(stored::endpoints(&aws.iot()))??;
+    let out_dir = match &args.out {
+        Some(o) => std::path::absolute(o).map_err(|e| Error::io(o, e))?,
+        None => paths.root.join("build"),
+    };
+    let mut files = Vec::new();
+    for (n, (arch, core_software)) in archs.iter().zip(core).enumerate() {
+        let inputs = bundle::BundleInputs {
+            group: group.clone(),
+            arch: *arch,
+            thing_name: state.thing_name.clone(),
+            thing_arn: state.thing_arn.clone(),
+            iot_data_endpoint: iot_data_endpoint.clone(),
+            credentials_endpoint: credentials_endpoint.clone(),
+            region: state.region.clone(),
+            role_alias: state.role_alias.clone().unwrap_or_default(),
+            group_id: state.group_id.clone(),
+            certificate_arn: Some(state.certificate_arn.clone()),
+            mqtt_port: d.mqtt_port.unwrap_or(8883),
+            use_systemd: !d.no_systemd,
+            allow_root,
+            certificate_pem: state.certificate_pem.clone(),
+            private_key_pem: state.private_key_pem.clone(),
+            hsi: d.bundle_options.hsi.clone(),
+            core_software,
+            runtimes_needed: runtimes.clone(),
+            include_debs: d.bundle_options.include_deb.clone(),
+            split_secrets: d.bundle_options.split_secrets,
+            source_date_epoch: epoch,
+            outputs: bundle::Outputs {
+                bundle: true,
+                script: d.script,
+                // the same file for every architecture
+                oem: d.oem && n == 0,
+            },
+        };
+        let started = std::time::Instant::now();
+        files.extend(bundle::write(&inputs, &out_dir)?.files);
+        tracing::info!("{arch}: outputs written in {:?}", started.elapsed());
+    }
+    let uploaded = match (&d.s3_bucket, &d.s3_directory) {
+        (Some(bucket), Some(dir)) => block_on(bundle::s3::upload(&aws.s3(), bucket, dir, &files))??,
+        _ => Vec::new(),
+    };
+    let text = if g.json {
+        let v = serde_json::json!({ "files": files, "uploaded": uploaded });
+        serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))? + "\n"
+    } else {
+        let out = bundle::BundleOutputs {
+            files,
+            manifest: serde_json::Value::Null,
+        };
+        let mut t = out.render_text();
+        for u in &uploaded {
+            t.push_str(&format!("uploaded {u}\n"));
+        }
+        t
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| Error::io("stdout", e))
+}
+
 fn aws_options(g: &GlobalArgs) -> ggp::aws::AwsOptions {
     ggp::aws::AwsOptions {
         profile: g.profile.clone(),
@@ -179,7 +300,24 @@ fn run(cli: Cli, env: &BTreeMap<String, String>) -> Result<()> {
             build_cmd(&cli.global, &args, &d, env)
         }
         Some(Command::Deploy(_)) => Err(Error::NotImplemented("deploy")),
-        Some(Command::Bundle(_)) => Err(Error::NotImplemented("bundle")),
+        Some(Command::Bundle(args)) => {
+            let mut d = DeployArgs {
+                group: args.group.clone(),
+                arch: args.arch.clone(),
+                deployment: args.deployment.clone(),
+                script: args.script,
+                oem: args.oem,
+                bundle: true,
+                s3_bucket: args.s3_bucket.clone(),
+                s3_directory: args.s3_directory.clone(),
+                mqtt_port: args.mqtt_port,
+                no_systemd: args.no_systemd,
+                bundle_options: args.options.clone(),
+                ..Default::default()
+            };
+            defaults.apply(&mut d).map_err(Error::Usage)?;
+            bundle_cmd(&cli.global, &args, &d, env)
+        }
         Some(Command::Destroy(_)) => Err(Error::NotImplemented("destroy")),
         Some(Command::Doctor(args)) => doctor_cmd(&cli.global, &args, env),
         Some(Command::Completions(args)) => completions_cmd(&args),

@@ -463,7 +463,7 @@ async fn arm32_bundle_installs_with_busybox_only_and_the_core_starts() {
         "bundle-arm32",
         8884,
         (false, "b.tar.gz"),
-        "cd /root && export PATH=/opt/busybox/bin && busybox tar -xzf b.tar.gz && busybox sh ggp-bundle-arm32/install.sh",
+        "bb=$(command -v busybox) && cd /root && export PATH=/opt/busybox/bin && $bb tar -xzf b.tar.gz && $bb sh ggp-bundle-arm32/install.sh",
         &["created the system group ggc_group", "created the system user ggc_user"],
     )
     .await;
@@ -841,7 +841,11 @@ fn the_pinned_table_refuses_the_stand_in_for_a_real_file_name() {
     i.core_software = core;
     let tmp = tempfile::tempdir().unwrap();
     let e = bundle::write(&i, tmp.path()).unwrap_err();
-    assert_eq!(e.exit_code(), bundle::code::CORE_SOFTWARE_UNVERIFIED, "{e}");
+    assert_eq!(
+        e.exit_code(),
+        bundle::code::BUNDLE_CORE_SOFTWARE_UNVERIFIED,
+        "{e}"
+    );
     assert!(e.to_string().contains("third-party"), "{e}");
     assert!(
         std::fs::read_dir(tmp.path()).unwrap().next().is_none(),
@@ -855,7 +859,7 @@ fn the_pinned_table_refuses_the_stand_in_for_a_real_file_name() {
         &[PathBuf::from(bench::require(&env, "GGP_CORE_SOFTWARE_DIR"))],
     )
     .unwrap_err();
-    assert_eq!(e.exit_code(), bundle::code::CORE_SOFTWARE_UNVERIFIED);
+    assert_eq!(e.exit_code(), bundle::code::BUNDLE_CORE_SOFTWARE_UNVERIFIED);
 }
 
 #[tokio::test]
@@ -907,5 +911,170 @@ async fn outputs_are_uploaded_to_s3_without_the_secrets_archive() {
         listed.contents().len(),
         2,
         "the secrets archive was uploaded"
+    );
+}
+
+// ------------------------------------------------------------------------------------ `ggp bundle`
+
+/// `ggp <args>` in a cleared environment with static keys and the emulator.
+fn ggp(
+    home: &Path,
+    emu_url: &str,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ggp"))
+        .args(args)
+        .env_clear()
+        .current_dir(home)
+        .env("HOME", home)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "AKIABUNDLETEST0001")
+        .env("AWS_SECRET_ACCESS_KEY", "bundle-secret-Zz07")
+        .env("AWS_REGION", emulator::REGION)
+        .env("AWS_ENDPOINT_URL", emu_url)
+        .envs(extra_env.iter().copied())
+        .output()
+        .expect("run ggp");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+#[tokio::test]
+async fn ggp_bundle_writes_the_outputs_of_a_provisioned_group_reproducibly() {
+    use ggp::provision::state::{CertOrigin, CertState, State, StateStore};
+    let emu = emulator::fresh();
+    let group = "cli-group";
+    let p = provision(&emu, group, true).await;
+    let home = tempfile::tempdir().unwrap();
+    let project = home.path().join("project");
+    // what provisioning stores for the group, through its own type
+    let store = StateStore::new(StateStore::default_dir(&project, group));
+    store
+        .save(&State {
+            group_name: group.into(),
+            group_id: Some("group-id-1".into()),
+            thing_arn: Some(p.thing_arn.clone()),
+            certificate: Some(CertState {
+                id: "cert-id".into(),
+                arn: p.certificate_arn.clone(),
+                origin: CertOrigin::Created,
+                csr_sha256: None,
+            }),
+            role_alias: Some(format!("{group}_CoreRoleAlias")),
+            ..State::default()
+        })
+        .unwrap();
+    store.save_cert(&p.certificate_pem).unwrap();
+    store.save_key(&p.private_key_pem).unwrap();
+
+    let core = stand_in_core(Arch::X86_64);
+    let core_path = core.path.display().to_string();
+    let project_arg = project.display().to_string();
+    let args = [
+        "--project-dir",
+        &project_arg,
+        "bundle",
+        "-g",
+        group,
+        "-a",
+        "X86_64",
+        "--core-software",
+        &core_path,
+        "--core-software-sha256",
+        &core.sha256,
+        "--script",
+        "--oem",
+        "--mqtt-port",
+        "8885",
+    ];
+    let build = project.join("build");
+    let names = [
+        format!("{group}-X86_64.tar.gz"),
+        format!("gg.{group}.sh"),
+        format!("oem.{group}.tar"),
+    ];
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let (code, stdout, stderr) = ggp(home.path(), &emu.url, &args, &[]);
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        assert!(!stdout.contains("PRIVATE KEY") && !stderr.contains("PRIVATE KEY"));
+        let shas: Vec<String> = names.iter().map(|n| sha256_file(&build.join(n))).collect();
+        for (n, sha) in names.iter().zip(&shas) {
+            assert!(stdout.contains(&format!("sha256 {sha}")), "{n}: {stdout}");
+        }
+        runs.push(shas);
+    }
+    assert_eq!(
+        runs[0], runs[1],
+        "two `ggp bundle` runs from the same inputs differ"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |n: &str| {
+        std::fs::metadata(build.join(n))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(
+        (mode(&names[0]), mode(&names[1]), mode(&names[2])),
+        (0o600, 0o700, 0o600)
+    );
+
+    // the bundle holds what the emulator issued, with the port given
+    let list = Command::new("tar")
+        .arg("-xzOf")
+        .arg(build.join(&names[0]))
+        .arg("ggp-bundle-x86_64/config/config.json")
+        .output()
+        .unwrap();
+    let config: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(config["coreThing"]["thingArn"], p.thing_arn);
+    assert_eq!(config["coreThing"]["iotHost"], p.iot_data_endpoint);
+    assert_eq!(config["coreThing"]["ggMqttPort"], 8885);
+    let oem = Command::new("tar")
+        .arg("-xOf")
+        .arg(build.join(&names[2]))
+        .arg("config/credential-provider-url.txt")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&oem.stdout), p.credentials_endpoint);
+
+    // SOURCE_DATE_EPOCH moves every mtime, so the bytes change
+    let (code, _, stderr) = ggp(
+        home.path(),
+        &emu.url,
+        &args,
+        &[("SOURCE_DATE_EPOCH", "1700000000")],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_ne!(sha256_file(&build.join(&names[0])), runs[0][0]);
+
+    // exit statuses: nothing provisioned for the group (44); a core archive nobody vouches for (42)
+    let mut other = args.to_vec();
+    other[4] = "never-provisioned";
+    let (code, _, stderr) = ggp(home.path(), &emu.url, &other, &[]);
+    assert_eq!(code, ggp::error::exit::BUNDLE_STATE, "{stderr}");
+    assert!(
+        stderr.contains("no provisioning state for group never-provisioned"),
+        "{stderr}"
+    );
+    let unvouched: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| *a != "--core-software-sha256" && *a != core.sha256)
+        .collect();
+    let (code, _, stderr) = ggp(home.path(), &emu.url, &unvouched, &[]);
+    assert_eq!(
+        code,
+        ggp::error::exit::BUNDLE_CORE_SOFTWARE_UNVERIFIED,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: give its sha256 with --core-software-sha256"),
+        "{stderr}"
     );
 }

@@ -15,14 +15,17 @@
 //! Files holding the private key (or an HSM PIN) are written 0600 and are 0600 inside archives.
 //! Same inputs, same bytes: see [`archive`]. [`s3::upload`] puts the outputs in S3.
 //!
-//! Not for: AWS calls (provisioning hands the values over), reading provisioning state, the V2
-//! nucleus.
+//! [`stored`] gathers the inputs for `ggp bundle` from provisioning's stored state.
+//!
+//! Not for: changing anything in AWS (provisioning hands the values over), the V2 nucleus.
 
 pub mod archive;
 pub mod config_json;
 pub mod core_software;
 pub mod s3;
+pub mod stored;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -59,17 +62,17 @@ pub const MANIFEST_FORMAT: u32 = 1;
 /// Exit statuses of the bundle stage (documented with the others in [`crate::error::exit`]).
 pub mod code {
     /// The inputs cannot make a bundle (no certificate, a bad ARN, an unknown option).
-    pub const INPUT: i32 = 40;
+    pub const BUNDLE_INPUT: i32 = 40;
     /// The core software archive was not found.
-    pub const CORE_SOFTWARE_MISSING: i32 = 41;
+    pub const BUNDLE_CORE_SOFTWARE_MISSING: i32 = 41;
     /// The core software archive has no known sha256, or not the expected one.
-    pub const CORE_SOFTWARE_UNVERIFIED: i32 = 42;
+    pub const BUNDLE_CORE_SOFTWARE_UNVERIFIED: i32 = 42;
     /// Reading an input or writing an output failed.
-    pub const IO: i32 = 43;
+    pub const BUNDLE_IO: i32 = 43;
     /// There is nothing provisioned to bundle (no state, certificate or key for the group).
-    pub const STATE: i32 = 44;
+    pub const BUNDLE_STATE: i32 = 44;
     /// Uploading the outputs to S3 failed.
-    pub const UPLOAD: i32 = 45;
+    pub const BUNDLE_UPLOAD: i32 = 45;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,13 +107,13 @@ pub enum BundleError {
 impl BundleError {
     pub fn exit_code(&self) -> i32 {
         match self {
-            BundleError::Input(_) => code::INPUT,
-            BundleError::CoreSoftwareMissing { .. } => code::CORE_SOFTWARE_MISSING,
+            BundleError::Input(_) => code::BUNDLE_INPUT,
+            BundleError::CoreSoftwareMissing { .. } => code::BUNDLE_CORE_SOFTWARE_MISSING,
             BundleError::CoreSoftwareNotPinned { .. }
-            | BundleError::CoreSoftwareMismatch { .. } => code::CORE_SOFTWARE_UNVERIFIED,
-            BundleError::Io { .. } => code::IO,
-            BundleError::State(_) => code::STATE,
-            BundleError::Upload { .. } => code::UPLOAD,
+            | BundleError::CoreSoftwareMismatch { .. } => code::BUNDLE_CORE_SOFTWARE_UNVERIFIED,
+            BundleError::Io { .. } => code::BUNDLE_IO,
+            BundleError::State(_) => code::BUNDLE_STATE,
+            BundleError::Upload { .. } => code::BUNDLE_UPLOAD,
         }
     }
 
@@ -430,11 +433,16 @@ fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-fn sums(tree: &Tree) -> String {
+/// `SHA256SUMS` lines for every file of `tree`; `known` holds hashes already computed (path → hex).
+fn sums(tree: &Tree, known: &BTreeMap<String, String>) -> String {
     let mut out = String::new();
     for e in tree.entries() {
         if let archive::Kind::File(data) = &e.kind {
-            out.push_str(&format!("{}  {}\n", sha256_hex(data), e.path));
+            let sha = known
+                .get(&e.path)
+                .cloned()
+                .unwrap_or_else(|| sha256_hex(data));
+            out.push_str(&format!("{sha}  {}\n", e.path));
         }
     }
     out
@@ -483,6 +491,8 @@ fn device_json(i: &BundleInputs) -> Value {
 
 fn assemble(i: &BundleInputs, core: Bytes, debs: &[(String, Bytes)]) -> Payload {
     let core_file = i.core_software.file_name();
+    // checked against this hash in `write` already
+    let known = BTreeMap::from([(core_file.clone(), i.core_software.sha256.clone())]);
     let mut common = Tree::new();
     common.file(&core_file, MODE_FILE, core);
     common.file("certs/root.ca.pem", MODE_FILE, AMAZON_ROOT_CA_1);
@@ -544,18 +554,18 @@ fn assemble(i: &BundleInputs, core: Bytes, debs: &[(String, Bytes)]) -> Payload 
     });
     if i.split_secrets {
         device.file("device.json", MODE_FILE, pretty(&device_json(i)));
-        let device_sums = sums(&device);
+        let device_sums = sums(&device, &known);
         device.file("SHA256SUMS.device", MODE_FILE, device_sums);
     } else {
         manifest["device"] = device_json(i);
     }
     common.file("manifest.json", MODE_FILE, pretty(&manifest));
     let listed = if i.split_secrets {
-        sums(&common)
+        sums(&common, &known)
     } else {
         let mut all = common.clone();
         all.merge(&device);
-        sums(&all)
+        sums(&all, &known)
     };
     common.file("SHA256SUMS", MODE_FILE, listed);
     Payload {
@@ -618,11 +628,13 @@ fn oem(i: &BundleInputs) -> Tree {
         i.credentials_endpoint.clone(),
     );
     t.file("config/thing-name.txt", MODE_FILE, i.thing_name.clone());
-    t.file(
-        "config/role-alias-name.txt",
-        MODE_FILE,
-        i.role_alias.clone(),
-    );
+    if !i.role_alias.is_empty() {
+        t.file(
+            "config/role-alias-name.txt",
+            MODE_FILE,
+            i.role_alias.clone(),
+        );
+    }
     t.file("config/region.txt", MODE_FILE, i.region.clone());
     if let Some(p) = &i.hsi {
         if let Some(e) = &p.pkcs11_engine_for_curl {
@@ -658,10 +670,10 @@ fn put(path: &Path, bytes: &[u8], mode: u32) -> Result<(), BundleError> {
         .mode(mode)
         .open(&tmp)
         .map_err(|e| BundleError::io(&tmp, e))?;
+    // no fsync: the outputs are reproducible, a re-run makes them again
     let result = f
         .write_all(bytes)
-        .and_then(|()| f.set_permissions(std::fs::Permissions::from_mode(mode)))
-        .and_then(|()| f.sync_all());
+        .and_then(|()| f.set_permissions(std::fs::Permissions::from_mode(mode)));
     drop(f);
     if let Err(e) = result.and_then(|()| std::fs::rename(&tmp, path)) {
         let _ = std::fs::remove_file(&tmp);
@@ -1094,7 +1106,7 @@ pub(crate) mod tests {
         i.core_software.sha256 = sha256_hex(b"other");
         let out = dir.path().join("build");
         let e = write(&i, &out).unwrap_err();
-        assert_eq!(e.exit_code(), code::CORE_SOFTWARE_UNVERIFIED);
+        assert_eq!(e.exit_code(), code::BUNDLE_CORE_SOFTWARE_UNVERIFIED);
         assert!(e.to_string().contains("--core-software-sha256"), "{e}");
         assert!(!out.exists());
     }
@@ -1104,7 +1116,7 @@ pub(crate) mod tests {
         let mut i = inputs();
         i.private_key_pem = Some(Secret::new("not a key SECRET-MATERIAL".into()));
         let e = write(&i, Path::new("/nonexistent")).unwrap_err();
-        assert_eq!(e.exit_code(), code::INPUT);
+        assert_eq!(e.exit_code(), code::BUNDLE_INPUT);
         assert!(!e.to_string().contains("SECRET-MATERIAL"));
         assert!(!format!("{i:?}").contains("SECRET-MATERIAL"));
         let mut i = inputs();

@@ -227,6 +227,7 @@ run_check() {
     note "only cgroup v2 is mounted: Greengrass V1 Lambda containers need cgroup v1 (boot with systemd.unified_cgroup_hierarchy=0); NoContainer functions are not affected"
   fi
   if cfg=$(kernel_config); then
+    before=$missing
     for o in CONFIG_IPC_NS CONFIG_UTS_NS CONFIG_USER_NS CONFIG_PID_NS CONFIG_CGROUPS CONFIG_CGROUP_DEVICE CONFIG_MEMCG \
       CONFIG_POSIX_MQUEUE CONFIG_OVERLAY_FS CONFIG_HAVE_ARCH_SECCOMP_FILTER CONFIG_SECCOMP_FILTER CONFIG_KEYS \
       CONFIG_SECCOMP CONFIG_SHMEM; do
@@ -236,7 +237,9 @@ run_check() {
         lack "kernel option $o" "use a kernel built with $o=y (Greengrass Lambda containers need it)"
       fi
     done
-    ok "kernel configuration read (namespaces, cgroups, seccomp, overlayfs, mqueue, keys, shmem checked)"
+    if [ "$missing" -eq "$before" ]; then
+      ok "kernel options: namespaces, cgroups, seccomp, overlayfs, mqueue, keys, shmem"
+    fi
   else
     note "the kernel configuration is not readable (/proc/config.gz, /boot/config-$kr): kernel options were not checked"
   fi
@@ -246,7 +249,7 @@ run_check() {
       ok "fs.$k = 1"
     else
       lack "fs.$k is '${v:-unreadable}', Greengrass needs 1" \
-        "sysctl -w fs.$k=1 (ROOT/ggp/start.sh does it at each start; to keep it: echo fs.$k=1 >> /etc/sysctl.d/99-greengrass.conf)"
+        "sysctl -w fs.$k=1 ($root/ggp/start.sh does it at each start; to keep it: echo fs.$k=1 >> /etc/sysctl.d/99-greengrass.conf)"
     fi
   done
   for p in /var/run /dev/stdin /dev/stdout /dev/stderr; do
