@@ -165,6 +165,25 @@ fn public_entry(name: &str, config: Value) -> Value {
     json!({"componentVersion": public_version(name), "configurationUpdate": {"merge": config.to_string()}})
 }
 
+/// A top-level YAML scalar: the value of an unindented `Key: value` line (key matched
+/// case-insensitively, quotes and a trailing comment removed). Enough for recipe names and
+/// versions; not a YAML parser.
+pub fn yaml_top_level(text: &str, key: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (!l.starts_with([' ', '\t']) && k.trim().eq_ignore_ascii_case(key)).then(|| {
+                v.split(" #")
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .trim_matches(['"', '\''])
+                    .to_string()
+            })
+        })
+        .filter(|s| !s.is_empty())
+}
+
 /// A native recipe in a function folder (`recipe.yaml`, `recipe.yml` or `recipe.json`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NativeRecipe {
@@ -192,18 +211,7 @@ pub fn native_recipe(dir: &Path) -> Result<Option<NativeRecipe>, String> {
                     .find(|(k, _)| k.eq_ignore_ascii_case(key))
                     .and_then(|(_, v)| v.as_str().map(str::to_string))
             } else {
-                // Top-level YAML scalars: unindented `Key: value` lines.
-                text.lines().find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    (!l.starts_with([' ', '\t']) && k.trim().eq_ignore_ascii_case(key)).then(|| {
-                        v.split(" #")
-                            .next()
-                            .unwrap_or("")
-                            .trim()
-                            .trim_matches(['"', '\''])
-                            .to_string()
-                    })
-                })
+                yaml_top_level(&text, key)
             }
             .filter(|s| !s.is_empty())
         };

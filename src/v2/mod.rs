@@ -4,6 +4,7 @@
 //! components, the thing-group deployment, the core's IAM and IoT resources), offline, the way
 //! AWS documents the move from V1. Provisioning and the offline bundle for V2 build on it.
 
+pub mod bundle;
 pub mod mapping;
 
 pub use mapping::{build, V2Plan};

@@ -1,0 +1,162 @@
+//! The Greengrass V2 offline bundle on the bench: a certificate and key issued by the emulator, the
+//! bench's STAND-IN nucleus zip (checked by its SHA256SUMS), the bundle written by
+//! `ggp::v2::bundle::write`, and `install.sh` run in the device stand-in of each architecture
+//! (`--network none`): the stand-in nucleus validates config.yaml and that the certificate matches
+//! the key. A damaged bundle is refused before anything changes.
+//!
+//! Needs `scripts/bench up`; without it these tests fail and say so.
+#[path = "common/bench.rs"]
+mod bench;
+#[path = "common/emulator.rs"]
+mod emulator;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ggp::arch::Arch;
+use ggp::bundle::Secret;
+use ggp::v2::bundle::{read_nucleus_zip, write, V2BundleInputs};
+
+/// Keys, certificate and endpoints as the emulator issues them.
+async fn identity() -> (String, String, String, String) {
+    let emu = emulator::fresh();
+    let iot = aws_sdk_iot::Client::new(&emu.sdk_config().await);
+    let keys = iot
+        .create_keys_and_certificate()
+        .set_as_active(true)
+        .send()
+        .await
+        .expect("CreateKeysAndCertificate");
+    let mut endpoints = Vec::new();
+    for kind in ["iot:Data-ATS", "iot:CredentialProvider"] {
+        endpoints.push(
+            iot.describe_endpoint()
+                .endpoint_type(kind)
+                .send()
+                .await
+                .expect("DescribeEndpoint")
+                .endpoint_address
+                .expect("endpoint address"),
+        );
+    }
+    (
+        keys.certificate_pem.expect("certificate PEM"),
+        keys.key_pair
+            .and_then(|k| k.private_key)
+            .expect("private key"),
+        endpoints[0].clone(),
+        endpoints[1].clone(),
+    )
+}
+
+fn bundle(dir: &Path) -> PathBuf {
+    let env = bench::bench_env();
+    let zip = PathBuf::from(bench::require(&env, "GGP_CORE_SOFTWARE_DIR"))
+        .join("greengrass-nucleus-latest.zip");
+    let nucleus_zip =
+        read_nucleus_zip(&zip, None).expect("the bench's nucleus zip and its SHA256SUMS");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (cert, key, data, cred) = rt.block_on(identity());
+    let i = V2BundleInputs {
+        group: "v2group".into(),
+        thing_name: "v2group_Core".into(),
+        region: "us-east-1".into(),
+        iot_data_endpoint: data,
+        iot_cred_endpoint: cred,
+        role_alias: "v2group-alias".into(),
+        certificate_pem: cert,
+        private_key: Secret::new(key),
+        nucleus_zip,
+        nucleus_logging: None,
+        debs: Vec::new(),
+        mtime: 0,
+    };
+    write(&i, dir).expect("write the V2 bundle")
+}
+
+/// Runs `script` in a fresh device stand-in of `arch` with no network, the bundle folder at /b.
+fn on_device(arch: Arch, dir: &Path, script: &str) -> (bool, String) {
+    let env = bench::bench_env();
+    let image = bench::require(&env, &format!("GGP_DEVICE_IMAGE_{}", arch.name()));
+    let out = Command::new("docker")
+        .env("DOCKER_HOST", bench::require(&env, "DOCKER_HOST"))
+        .args(["run", "--rm", "--network", "none", "--platform"])
+        .arg(arch.docker_platform())
+        .arg("-v")
+        .arg(format!("{}:/b:ro", dir.display()))
+        .args([&image, "sh", "-c", script])
+        .output()
+        .unwrap_or_else(|e| panic!("docker: {e}; {}", bench::HINT));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("--- {arch:?}\n{text}");
+    (out.status.success(), text)
+}
+
+fn installs_and_validates(arch: Arch) {
+    let dir = tempfile::tempdir().unwrap();
+    let tgz = bundle(dir.path());
+    let name = tgz.file_name().unwrap().to_string_lossy().into_owned();
+    let (ok, out) = on_device(
+        arch,
+        dir.path(),
+        &format!(
+            "set -e; mkdir /tmp/x; tar -xzf /b/{name} -C /tmp/x; cd /tmp/x/ggp-v2-v2group; \
+             ./install.sh --check; ./install.sh; ls -l /greengrass/v2/privKey.key; \
+             cat /greengrass/v2/logs/greengrass.log"
+        ),
+    );
+    assert!(ok, "install failed:\n{out}");
+    for want in [
+        "SHA256SUMS: every file checks out",
+        "config OK: thing v2group_Core, region us-east-1",
+        "role alias v2group-alias",
+        "matches key /greengrass/v2/privKey.key",
+        "installation OK",
+        "-rw-------",
+        "installed the Greengrass V2 core in /greengrass/v2",
+    ] {
+        assert!(out.contains(want), "missing {want:?}:\n{out}");
+    }
+    assert!(
+        !out.contains("WARN"),
+        "the nucleus version in config.yaml must match:\n{out}"
+    );
+}
+
+#[test]
+fn v2_bundle_installs_offline_on_x86_64() {
+    installs_and_validates(Arch::X86_64);
+}
+
+#[test]
+fn v2_bundle_installs_offline_on_arm64() {
+    installs_and_validates(Arch::Armv8);
+}
+
+#[test]
+fn v2_bundle_installs_offline_on_arm32() {
+    installs_and_validates(Arch::Armv7lRaspbian);
+}
+
+#[test]
+fn a_damaged_v2_bundle_is_refused_before_anything_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let tgz = bundle(dir.path());
+    let name = tgz.file_name().unwrap().to_string_lossy().into_owned();
+    let (ok, out) = on_device(
+        Arch::X86_64,
+        dir.path(),
+        &format!(
+            "mkdir /tmp/x; tar -xzf /b/{name} -C /tmp/x; cd /tmp/x/ggp-v2-v2group; \
+             sed -i 's/v2group_Core/other_Core/' config.yaml; ./install.sh; rc=$?; \
+             test -e /greengrass/v2 && echo ROOT-CREATED; exit $rc"
+        ),
+    );
+    assert!(!ok, "a damaged bundle must fail:\n{out}");
+    assert!(out.contains("sha256 mismatch: config.yaml"), "{out}");
+    assert!(!out.contains("ROOT-CREATED"), "{out}");
+}
