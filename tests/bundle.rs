@@ -1078,3 +1078,87 @@ async fn ggp_bundle_writes_the_outputs_of_a_provisioned_group_reproducibly() {
         "{stderr}"
     );
 }
+
+/// A STAND-IN systemctl (the device containers run no systemd): it logs its arguments and runs the unit's
+/// ExecStart/ExecStop for start/restart/stop, so the installer's systemd branch can be followed. This checks
+/// what install.sh and the scripts do with a unit, not systemd itself.
+const SYSTEMCTL_STAND_IN: &str = r#"#!/bin/sh
+# STAND-IN systemctl made by ggp's tests: logs, and runs the unit's commands
+echo "$*" >> /tmp/systemctl.log
+unit=/etc/systemd/system/greengrass.service
+case "$1" in
+  is-active) exit 3 ;;
+  start | restart) exec $(sed -n 's/^ExecStart=//p' "$unit") ;;
+  stop) exec $(sed -n 's/^ExecStop=//p' "$unit") ;;
+esac
+exit 0
+"#;
+
+#[tokio::test]
+async fn custom_root_with_systemd_unit_and_the_stop_monitor_clean_scripts() {
+    let group = "bundle-root";
+    let p = provisioned(group).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (tgz, _) = write(&inputs(group, Arch::X86_64, &p), tmp.path());
+    let dev = Device::start(Arch::X86_64).await;
+    dev.put_file("root/b.tar.gz", &tgz).await;
+    dev.put(&[(
+        "usr/local/bin/systemctl",
+        0o755,
+        SYSTEMCTL_STAND_IN.as_bytes().to_vec(),
+    )])
+    .await;
+    dev.sh("mkdir -p /run/systemd/system && cd /root && tar -xzf b.tar.gz && sh ggp-bundle-x86_64/install.sh --root /opt/gg")
+        .await
+        .ok("install --root /opt/gg")
+        .has("install", "installing Greengrass 1.11.6 in /opt/gg")
+        .has("install", "installed and enabled /etc/systemd/system/greengrass.service")
+        .has("install", "started greengrass.service")
+        .has("install", "successfully started");
+    dev.sh("cat /tmp/systemctl.log")
+        .await
+        .ok("systemctl calls")
+        .has(
+            "systemctl",
+            "daemon-reload\nenable greengrass.service\nrestart greengrass.service\n",
+        );
+    dev.sh("grep -E '^Exec' /etc/systemd/system/greengrass.service")
+        .await
+        .ok("unit")
+        .has("unit", "ExecStart=/opt/gg/ggc/core/greengrassd start\nExecReload=/opt/gg/ggc/core/greengrassd restart\nExecStop=/opt/gg/ggc/core/greengrassd stop");
+    dev.sh("grep -c 'file:///opt/gg/certs/' /opt/gg/config/config.json; grep -c /greengrass /opt/gg/config/config.json; grep '^GG_ROOT=' /opt/gg/ggp/*.sh")
+        .await
+        .has("rooted files", "5\n0\n")
+        .has("rooted files", "/opt/gg/ggp/start.sh:GG_ROOT=/opt/gg");
+    assert!(!dev.exists("/greengrass").await, "/greengrass was created");
+    dev.sh("cat /opt/gg/ggc/var/log/system/runtime.log")
+        .await
+        .ok("runtime.log")
+        .has("runtime.log", &format!("config OK, thing {}", p.thing_arn))
+        .has(
+            "runtime.log",
+            "certificate /opt/gg/certs/core.crt matches key /opt/gg/certs/core.key (mode 0600)",
+        );
+    dev.sh("timeout 3 /opt/gg/ggp/monitor.sh; true")
+        .await
+        .has("monitor.sh", "config OK");
+    dev.sh("/opt/gg/ggp/stop.sh && tail -n 1 /tmp/systemctl.log && tail -n 1 /opt/gg/ggc/var/log/system/runtime.log")
+        .await
+        .ok("stop.sh")
+        .has("stop.sh", "stop greengrass.service")
+        .has("stop.sh", "stopped (pid file /var/run/greengrassd.pid");
+    dev.sh("/opt/gg/ggp/clean.sh")
+        .await
+        .fails("clean.sh without --yes")
+        .has("clean.sh", "run it again as: /opt/gg/ggp/clean.sh --yes");
+    assert!(dev.exists("/opt/gg/certs/core.key").await);
+    dev.sh("/opt/gg/ggp/clean.sh --yes")
+        .await
+        .ok("clean.sh --yes")
+        .has("clean.sh", "removed /opt/gg");
+    assert!(!dev.exists("/opt/gg").await, "clean.sh left /opt/gg");
+    assert!(!dev.exists("/etc/systemd/system/greengrass.service").await);
+    dev.sh("grep -x 'disable greengrass.service' /tmp/systemctl.log")
+        .await
+        .ok("clean.sh disabled the unit");
+}

@@ -1156,6 +1156,42 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn device_scripts_run_no_network_or_package_manager_command() {
+        const NETWORK: &[&str] = &[
+            "curl", "wget", "pip", "pip3", "apt", "apt-get", "aptitude", "yum", "dnf", "apk",
+            "opkg", "snap", "nc", "ftp", "git", "npm",
+        ];
+        for (name, text) in [
+            ("install.sh", INSTALL_SH),
+            ("start.sh", START_SH),
+            ("stop.sh", STOP_SH),
+            ("clean.sh", CLEAN_SH),
+            ("monitor.sh", MONITOR_SH),
+            ("greengrass.service", GREENGRASS_SERVICE),
+        ] {
+            for (n, line) in text.lines().enumerate() {
+                let code = line.trim_start();
+                // comments and the advice printed by --check may name them; nothing may run them
+                if code.starts_with('#') || code.contains("echo \"install ") {
+                    continue;
+                }
+                let words =
+                    code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+                for w in words {
+                    assert!(
+                        !NETWORK.contains(&w),
+                        "{name}:{}: runs `{w}`: {line}",
+                        n + 1
+                    );
+                }
+            }
+        }
+        // and the advice exists, so the skip above is not hiding everything
+        assert!(INSTALL_SH
+            .contains("echo \"install $1 (e.g. apt-get install $1 on a machine with a network)"));
+    }
+
+    #[test]
     fn runtimes_come_from_languages() {
         let r = runtimes_for([
             Language::Python(3, 8),
