@@ -16,7 +16,7 @@ use aws_sdk_greengrass::types as gg;
 use serde_json::{json, Value};
 
 use super::convert;
-use super::error::{is_not_found, missing, status_of, Doing, ProvisionError};
+use super::error::{describe, is_not_found, missing, status_of, Doing, ProvisionError};
 use super::iam::with_propagation;
 use super::lambda::Versions;
 use super::state::{DefinitionState, DeploymentState};
@@ -39,19 +39,40 @@ pub struct GroupInfo {
     pub created: bool,
 }
 
+/// True when the answer to ListGroups says the endpoint has no Greengrass V1 API at all: a listing
+/// has nothing to be "not found", so a 404 or 410 (or an unknown-operation code) means V1 is gone.
+fn v1_unserved<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    matches!(status_of(e), Some(404 | 410))
+        || matches!(
+            super::error::code_of(e),
+            Some("UnknownOperationException" | "UnknownOperation")
+        )
+}
+
 /// Every group in the account (ListGroups, all pages).
 pub(crate) async fn list_groups(cloud: &Cloud) -> Result<Vec<GroupInfo>, ProvisionError> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let page = cloud
+        let doing = || "listing the Greengrass groups".to_string();
+        let page = match cloud
             .clients
             .greengrass
             .list_groups()
             .set_next_token(token.clone())
             .send()
             .await
-            .doing(|| "listing the Greengrass groups".to_string())?;
+        {
+            Err(e) if v1_unserved(&e) => {
+                return Err(ProvisionError::Call {
+                    doing: doing(),
+                    message: format!("{}: this endpoint no longer serves Greengrass V1 (AWS discontinued the V1 cloud service on 2026-10-07); deploy to Greengrass V2 with --target v2", describe(&e)),
+                })
+            }
+            r => r.doing(doing)?,
+        };
         for g in page.groups() {
             out.push(GroupInfo {
                 id: g.id().unwrap_or_default().to_string(),
