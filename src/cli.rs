@@ -118,6 +118,15 @@ pub struct DeployArgs {
     /// Greengrass generation: v1 or v2 (default: conf.target, else v2).
     #[arg(long, value_name = "v1|v2")]
     pub target: Option<Target>,
+    /// Where the group's state and private key are kept (default: <project>/.ggp/<GROUP>).
+    #[arg(long, value_name = "DIR", env = "GGP_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Lambda versions kept per function besides those an alias points to (default 3).
+    #[arg(long, value_name = "N")]
+    pub keep_versions: Option<usize>,
+    /// Seconds to wait for the deployment to reach Success or Failure (default 300).
+    #[arg(long, value_name = "SECS")]
+    pub deployment_timeout: Option<u64>,
     #[command(flatten)]
     pub bundle_options: BundleOptions,
 }
@@ -215,6 +224,12 @@ pub struct PlanArgs {
     /// Do not manage the service role.
     #[arg(long)]
     pub service_role_exists: bool,
+    /// Do not compare with the AWS account even when credentials are available.
+    #[arg(long)]
+    pub offline: bool,
+    /// Where the group's state is kept (default: <project>/.ggp/<GROUP>).
+    #[arg(long, value_name = "DIR", env = "GGP_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -265,6 +280,9 @@ pub struct BundleArgs {
     /// Key prefix in --s3-bucket (`/` for the bucket root).
     #[arg(long, value_name = "DIR", requires = "s3_bucket")]
     pub s3_directory: Option<String>,
+    /// Greengrass generation of the bundle: v1 or v2 (default: conf.target of -d, else v1).
+    #[arg(long, value_name = "v1|v2")]
+    pub target: Option<Target>,
     /// Where the outputs go (default: build/ in the project).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -277,6 +295,9 @@ pub struct DestroyArgs {
     /// The Greengrass group to delete.
     #[arg(short = 'g', long = "group-name", value_name = "GROUP")]
     pub group: String,
+    /// Where the group's state is kept (default: <project>/.ggp/<GROUP>); removed at the end.
+    #[arg(long, value_name = "DIR", env = "GGP_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

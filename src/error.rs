@@ -32,6 +32,10 @@ pub mod exit {
     pub const BUILD_IMAGE: i32 = 24;
     /// `ggp build`: reading sources or writing packages failed.
     pub const BUILD_IO: i32 = 25;
+    // 30–39: provisioning (`deploy`, `plan` with credentials, `destroy`): PROVISION_CALL_FAILED 30,
+    // DEPLOYMENT_FAILED 31, DEPLOYMENT_TIMED_OUT 32, PROVISION_CONFLICT 33, PROVISION_STATE 34,
+    // PROVISION_INJECTED 35, PROVISION_INPUT 36, IAM_PROPAGATION 37.
+    pub use crate::provision::error::code::*;
     // 40–49: the offline bundle (`ggp bundle`, `--bundle`, `--script`, `--oem`): BUNDLE_INPUT 40,
     // BUNDLE_CORE_SOFTWARE_MISSING 41, BUNDLE_CORE_SOFTWARE_UNVERIFIED 42, BUNDLE_IO 43,
     // BUNDLE_STATE 44, BUNDLE_UPLOAD 45.
@@ -61,6 +65,8 @@ pub enum Error {
     Build(#[from] crate::build::BuildError),
     #[error("{0}")]
     Bundle(#[from] crate::bundle::BundleError),
+    #[error("{0}")]
+    Provision(#[from] crate::provision::ProvisionError),
 }
 
 impl Error {
@@ -73,6 +79,7 @@ impl Error {
             Error::Doctor(d) => d.exit_code,
             Error::Build(e) => e.exit_code(),
             Error::Bundle(e) => e.exit_code(),
+            Error::Provision(e) => e.exit_code(),
         }
     }
 
@@ -90,6 +97,7 @@ impl Error {
             Error::Doctor(d) => Some(d.hint.clone()),
             Error::Build(e) => e.hint(),
             Error::Bundle(e) => e.hint(),
+            Error::Provision(e) => e.hint(),
             _ => None,
         }
     }

@@ -299,7 +299,11 @@ fn run(cli: Cli, env: &BTreeMap<String, String>) -> Result<()> {
             defaults.apply(&mut d).map_err(Error::Usage)?;
             build_cmd(&cli.global, &args, &d, env)
         }
-        Some(Command::Deploy(_)) => Err(Error::NotImplemented("deploy")),
+        Some(Command::Deploy(args)) => {
+            let mut d = args.clone();
+            defaults.apply(&mut d).map_err(Error::Usage)?;
+            deploy_cmd(&cli.global, &d, env)
+        }
         Some(Command::Bundle(args)) => {
             let mut d = DeployArgs {
                 group: args.group.clone(),
@@ -318,7 +322,7 @@ fn run(cli: Cli, env: &BTreeMap<String, String>) -> Result<()> {
             defaults.apply(&mut d).map_err(Error::Usage)?;
             bundle_cmd(&cli.global, &args, &d, env)
         }
-        Some(Command::Destroy(_)) => Err(Error::NotImplemented("destroy")),
+        Some(Command::Destroy(args)) => destroy_cmd(&cli.global, &args, env),
         Some(Command::Doctor(args)) => doctor_cmd(&cli.global, &args, env),
         Some(Command::Completions(args)) => completions_cmd(&args),
         Some(Command::Man(args)) => man_cmd(&args),
@@ -331,7 +335,7 @@ fn run(cli: Cli, env: &BTreeMap<String, String>) -> Result<()> {
                         .into(),
                 ));
             }
-            Err(Error::NotImplemented("deploy"))
+            deploy_cmd(&cli.global, &d, env)
         }
     }
 }
@@ -386,7 +390,29 @@ fn plan_cmd(
             .write_all(text.as_bytes())
             .map_err(|e| Error::io("stdout", e));
     }
+    if !args.offline {
+        let state_dir = args
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| ggp::provision::state::StateStore::default_dir(&paths.root, &group));
+        let online = OnlinePlan {
+            paths: &paths,
+            source: &source,
+            group: &group,
+            opts: &opts,
+            state_dir,
+        };
+        if let Some(text) = online_plan(g, env, &online)? {
+            std::io::stdout()
+                .lock()
+                .write_all(text.as_bytes())
+                .map_err(|e| Error::io("stdout", e))?;
+            return Ok(());
+        }
+    }
+    let started = std::time::Instant::now();
     let plan = plan::build(&project, &injected, &opts).map_err(|e| Error::Other(e.to_string()))?;
+    tracing::debug!("planned in {:?}", started.elapsed());
     let mut out = std::io::stdout().lock();
     let text = if g.json {
         serde_json::to_string_pretty(&plan).map_err(|e| Error::Other(e.to_string()))? + "\n"
@@ -437,4 +463,261 @@ fn list_files(files: &[PathBuf], out: &mut impl Write) -> Result<()> {
         writeln!(out, "{}", f.display()).map_err(|e| Error::io("stdout", e))?;
     }
     Ok(())
+}
+
+/// `ggp plan` against the account: what a deploy would create, update or delete.
+struct OnlinePlan<'a> {
+    paths: &'a ProjectPaths,
+    source: &'a DeploymentSource,
+    group: &'a str,
+    opts: &'a PlanOptions,
+    state_dir: PathBuf,
+}
+
+/// The plan with the account's real values and the difference per resource; `None` (an offline
+/// plan follows) when there are no credentials or no region.
+fn online_plan(
+    g: &GlobalArgs,
+    env: &BTreeMap<String, String>,
+    p: &OnlinePlan,
+) -> Result<Option<String>> {
+    use ggp::provision::{self, DeployOptions, Package};
+    block_on(async {
+        // Without credentials (or a region) the plan is the offline one; a profile or endpoint
+        // named on the command line makes a failure here an error instead.
+        let explicit = g.profile.is_some() || g.endpoint_url.is_some();
+        let aws = match ggp::aws::connect(&aws_options(g), env).await {
+            Ok(a) => a,
+            Err(e) if !explicit => {
+                tracing::info!("offline plan (no AWS credentials or region: {e})");
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let cloud = cloud_of(&aws).await?;
+        let group = provision::find_group(&cloud, p.group).await?;
+        let injected = Injected {
+            group_name: p.group.to_string(),
+            account_id: Some(cloud.account.clone()),
+            region: Some(cloud.region.clone()),
+            group_id: group.as_ref().map(|g| g.id.clone()),
+        };
+        let project = load_project(p.paths, p.source, &injected, env)?;
+        let plan =
+            plan::build(&project, &injected, p.opts).map_err(|e| Error::Other(e.to_string()))?;
+        // Code is compared when a package was built already (`ggp build`); never built here.
+        let packages: Vec<Package> = plan
+            .artifacts
+            .iter()
+            .filter_map(|a| {
+                let path = p.paths.root.join(&a.package);
+                path.is_file()
+                    .then(|| Package::from_file(&a.function, &path).ok())
+                    .flatten()
+            })
+            .collect();
+        let opts = DeployOptions::new(p.state_dir.clone());
+        let report = provision::diff(&cloud, group.as_ref(), &plan, &packages, &opts).await?;
+        for w in &project.warnings {
+            tracing::warn!("{w}");
+        }
+        let text = if g.json {
+            let v = serde_json::json!({"plan": plan, "changes": report});
+            serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))? + "\n"
+        } else {
+            format!("{}\n{}", plan.render_text(), report.render_text())
+        };
+        Ok(Some(text))
+    })?
+}
+
+/// The certificate source from the deploy flags (first match wins, as in GGP).
+fn certificate_source(d: &DeployArgs) -> Result<CertificateSource> {
+    if d.force_create_new_keys && (d.certificate_arn.is_some() || d.csr.is_some()) {
+        return Err(Error::Usage(
+            "--force-create-new-keys makes new keys; it cannot be combined with --certificate-arn or --csr".into(),
+        ));
+    }
+    Ok(if let Some(arn) = &d.certificate_arn {
+        CertificateSource::ExistingArn { arn: arn.clone() }
+    } else if let Some(csr) = &d.csr {
+        CertificateSource::Csr {
+            file: csr.display().to_string(),
+        }
+    } else if d.force_create_new_keys {
+        CertificateSource::ForceNew
+    } else {
+        CertificateSource::StoredOrNew
+    })
+}
+
+/// `ggp deploy` and the flag form: build the packages, provision and deploy the group (Greengrass
+/// V1), then write the offline outputs that were asked for.
+fn deploy_cmd(g: &GlobalArgs, d: &DeployArgs, env: &BTreeMap<String, String>) -> Result<()> {
+    use ggp::provision::{self, state::StateStore, DeployOptions, Package, S3Location};
+    let paths = project_paths(g)?;
+    let group = d.group.clone().ok_or_else(|| {
+        Error::Usage("deploy needs -g GROUP (the core thing is GROUP_Core)".into())
+    })?;
+    let deployment = d
+        .deployment
+        .clone()
+        .ok_or_else(|| Error::Usage("deploy needs -d deployments/FILE.conf (or EMPTY)".into()))?;
+    let source = DeploymentSource::from_arg(&deployment, &paths);
+    // The project is checked and its packages built before anything touches AWS.
+    let offline = Injected::offline(&group, offline_region(g, env));
+    let project = load_project(&paths, &source, &offline, env)?;
+    let target = d.target.or(project.deployment.target).unwrap_or(Target::V2);
+    if target == Target::V2 {
+        return Err(Error::NotImplemented("deploy --target v2"));
+    }
+    let arch = match d.arch.as_ref().map(|a| a.0.as_slice()) {
+        None | Some([]) => {
+            if !project.functions.is_empty() {
+                tracing::warn!("no -a: the functions are built for X86_64");
+            }
+            ggp::arch::Arch::X86_64
+        }
+        Some([a]) => *a,
+        Some(_) => {
+            return Err(Error::Usage(
+                "a Greengrass V1 group has one core: give one architecture with -a".into(),
+            ))
+        }
+    };
+    let certificate = certificate_source(d)?;
+    let mut opts = DeployOptions::new(
+        d.state_dir
+            .clone()
+            .unwrap_or_else(|| StateStore::default_dir(&paths.root, &group)),
+    );
+    if let Some(csr) = &d.csr {
+        opts.csr_pem = Some(std::fs::read_to_string(csr).map_err(|e| Error::io(csr, e))?);
+    }
+    if let (Some(bucket), Some(prefix)) = (&d.s3_bucket, &d.s3_directory) {
+        opts.s3 = Some(S3Location {
+            bucket: bucket.clone(),
+            prefix: prefix.clone(),
+        });
+    }
+    if let Some(n) = d.keep_versions {
+        opts.keep_versions = n;
+    }
+    if let Some(s) = d.deployment_timeout {
+        opts.deployment_timeout = std::time::Duration::from_secs(s);
+    }
+    opts.fail_after = env.get("GGP_FAIL_AFTER").filter(|s| !s.is_empty()).cloned();
+    let plan_opts = PlanOptions {
+        archs: vec![arch],
+        target,
+        certificate,
+        core_role_name: d.core_role_name.clone(),
+        core_policy_name: d.core_policy_name.clone(),
+        service_role_exists: d.service_role_exists,
+        build_dir: PathBuf::from("build"),
+    };
+
+    let artifacts = if project.functions.is_empty() {
+        Vec::new()
+    } else {
+        let bopts = ggp::build::BuildOptions::for_project(&paths.root, env.clone());
+        let progress = ggp::build::Progress::detect(g.json, g.quiet, g.verbose > 0);
+        let docker = ggp::docker::DockerLazy::from_env(env);
+        block_on(ggp::build::build(
+            &project,
+            &[arch],
+            &bopts,
+            &docker,
+            &progress,
+        ))??
+    };
+    let packages = Package::from_artifacts(&paths.root, &artifacts, arch);
+
+    let report = block_on(async {
+        let cloud = cloud_of(&ggp::aws::connect(&aws_options(g), env).await?).await?;
+        let group_info = provision::ensure_group(&cloud, &group, &opts).await?;
+        // Loaded again with the real account, region and group id (GROUP_ID in environments).
+        let injected = Injected {
+            group_name: group.clone(),
+            account_id: Some(cloud.account.clone()),
+            region: Some(cloud.region.clone()),
+            group_id: Some(group_info.id.clone()),
+        };
+        let project = load_project(&paths, &source, &injected, env)?;
+        let plan = plan::build(&project, &injected, &plan_opts)
+            .map_err(|e| Error::Other(e.to_string()))?;
+        Ok::<_, Error>(provision::deploy(&cloud, &group_info, &plan, &packages, &opts).await?)
+    })??;
+    print_report(g, &report, || report.render_text())?;
+    report.result()?;
+
+    if d.script || d.oem || d.bundle {
+        // The bundle stage reads what provisioning stored (.ggp/<group>/).
+        let args = BundleArgs {
+            group: Some(group),
+            arch: Some(ggp::cli::ArchList(vec![arch])),
+            deployment: Some(deployment),
+            script: d.script,
+            oem: d.oem,
+            mqtt_port: d.mqtt_port,
+            no_systemd: d.no_systemd,
+            s3_bucket: d.s3_bucket.clone(),
+            s3_directory: d.s3_directory.clone(),
+            out: None,
+            target: d.target,
+            options: d.bundle_options.clone(),
+        };
+        let mut bd = d.clone();
+        bd.bundle = true;
+        bd.arch = args.arch.clone();
+        bundle_cmd(g, &args, &bd, env)?;
+    }
+    Ok(())
+}
+
+/// `ggp destroy -g GROUP`.
+fn destroy_cmd(
+    g: &GlobalArgs,
+    args: &ggp::cli::DestroyArgs,
+    env: &BTreeMap<String, String>,
+) -> Result<()> {
+    use ggp::provision::{self, state::StateStore, DestroyOptions};
+    let paths = project_paths(g)?;
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| StateStore::default_dir(&paths.root, &args.group));
+    let report = block_on(async {
+        let cloud = cloud_of(&ggp::aws::connect(&aws_options(g), env).await?).await?;
+        Ok::<_, Error>(
+            provision::destroy(&cloud, &args.group, &DestroyOptions::new(state_dir)).await?,
+        )
+    })??;
+    print_report(g, &report, || report.render_text())
+}
+
+/// The account and clients a provisioning command works with (STS answers for the account once).
+async fn cloud_of(aws: &ggp::aws::Aws) -> Result<ggp::provision::Cloud> {
+    Ok(ggp::provision::Cloud {
+        clients: ggp::provision::Clients::for_aws(aws),
+        account: aws.account().await?.to_string(),
+        region: aws.region().name.clone(),
+    })
+}
+
+/// A report on stdout: JSON with --json, else its text.
+fn print_report(
+    g: &GlobalArgs,
+    report: &impl serde::Serialize,
+    text: impl FnOnce() -> String,
+) -> Result<()> {
+    let text = if g.json {
+        serde_json::to_string_pretty(report).map_err(|e| Error::Other(e.to_string()))? + "\n"
+    } else {
+        text()
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| Error::io("stdout", e))
 }
