@@ -487,20 +487,33 @@ pub fn build(
         "FunctionConfiguration": {"MemorySize": 32768, "Pinned": true, "Timeout": 3}
     })];
     // Every function sees every function's alias ARN (GGP's LOCAL_LAMBDA_*): built once.
-    let local_lambdas: BTreeMap<String, String> = function_arns
+    // Built as JSON once and cloned per function: with N functions this map is N² entries in all.
+    let local_lambdas: serde_json::Map<String, Value> = function_arns
         .iter()
-        .map(|(name, arn)| (format!("LOCAL_LAMBDA_{}", env_suffix(name)), arn.clone()))
+        .map(|(name, arn)| {
+            (
+                format!("LOCAL_LAMBDA_{}", env_suffix(name)),
+                Value::String(arn.clone()),
+            )
+        })
         .collect();
     for f in &project.functions {
         let mut env = local_lambdas.clone();
         for (i, s) in f.local_secrets_manager_resources.iter().enumerate() {
-            env.insert(format!("SECRET_{i}"), s.clone());
+            env.insert(format!("SECRET_{i}"), Value::String(s.clone()));
         }
         for (i, s) in f.connected_shadows.iter().enumerate() {
-            env.insert(format!("CONNECTED_SHADOW_{i}"), s.clone());
+            env.insert(format!("CONNECTED_SHADOW_{i}"), Value::String(s.clone()));
         }
-        env.extend(d.environment_variables.clone());
-        env.extend(f.environment_variables.clone());
+        // The function's own values win over the deployment's, which win over the generated ones.
+        for (k, v) in d
+            .environment_variables
+            .iter()
+            .chain(&f.environment_variables)
+        {
+            env.insert(k.clone(), Value::String(v.clone()));
+        }
+        env.sort_keys();
         let isolation = if f.greengrass_container {
             "GreengrassContainer"
         } else {
@@ -517,7 +530,7 @@ pub fn build(
             }
             execution["RunAs"] = Value::Object(run_as);
         }
-        let mut environment = json!({"Execution": execution, "Variables": env});
+        let mut environment = json!({"Execution": execution, "Variables": Value::Object(env)});
         let mut config = json!({
             "EncodingType": match f.encoding_type { crate::config::EncodingType::Json => "json", crate::config::EncodingType::Binary => "binary" },
             "Pinned": f.pinned,
