@@ -129,6 +129,84 @@ fn build_cmd(
     result.map(|_| ()).map_err(Error::from)
 }
 
+/// `ggp bundle --target v2`: the Greengrass V2 bundle of a provisioned core (same thing,
+/// certificate and role alias), with the nucleus zip from `--core-software` or the search dirs.
+fn bundle_v2_cmd(
+    g: &GlobalArgs,
+    args: &BundleArgs,
+    d: &DeployArgs,
+    env: &BTreeMap<String, String>,
+    paths: &ProjectPaths,
+    group: &str,
+    epoch: u64,
+) -> Result<()> {
+    use ggp::bundle::{core_software, stored, BundleError};
+    use ggp::v2::bundle as v2;
+    let o = &d.bundle_options;
+    const ZIP: &str = "greengrass-nucleus-latest.zip";
+    let zip = match &o.core_software {
+        Some(p) => p.clone(),
+        None => {
+            let dirs = core_software::search_dirs(env);
+            dirs.iter()
+                .map(|dir| dir.join(ZIP))
+                .find(|p| p.is_file())
+                .ok_or_else(|| BundleError::CoreSoftwareMissing {
+                    wanted: ZIP.into(),
+                    searched: dirs.iter().map(|p| p.display().to_string()).collect(),
+                })?
+        }
+    };
+    let nucleus_zip = v2::read_nucleus_zip(&zip, o.core_software_sha256.as_deref())?;
+    let state = stored::load(&paths.root, group)?;
+    let private_key = state.private_key_pem.clone().ok_or_else(|| {
+        Error::Usage("the V2 bundle carries the core's private key, and this group's certificate came from a CSR or --certificate-arn".into())
+    })?;
+    let role_alias = state
+        .role_alias
+        .clone()
+        .ok_or_else(|| Error::Other(format!("no role alias recorded for group {group}")))?;
+    let debs = o
+        .include_deb
+        .iter()
+        .map(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            let data = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+            Ok((name.unwrap_or_default(), data))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let aws = block_on(ggp::aws::connect(&aws_options(g), env))??;
+    let (iot_data_endpoint, iot_cred_endpoint) = block_on(stored::endpoints(&aws.iot()))??;
+    let out_dir = match &args.out {
+        Some(o) => std::path::absolute(o).map_err(|e| Error::io(o, e))?,
+        None => paths.root.join("build"),
+    };
+    let inputs = v2::V2BundleInputs {
+        group: group.to_string(),
+        thing_name: state.thing_name,
+        region: state.region,
+        iot_data_endpoint,
+        iot_cred_endpoint,
+        role_alias,
+        certificate_pem: state.certificate_pem,
+        private_key,
+        nucleus_zip,
+        nucleus_logging: None,
+        debs,
+        mtime: epoch,
+    };
+    let path = v2::write(&inputs, &out_dir)?;
+    let shown = path
+        .strip_prefix(&paths.root)
+        .unwrap_or(&path)
+        .display()
+        .to_string();
+    std::io::stdout()
+        .lock()
+        .write_all(format!("{shown}\n").as_bytes())
+        .map_err(|e| Error::io("stdout", e))
+}
+
 /// `ggp bundle`: the offline installers of a provisioned group, from its stored state.
 fn bundle_cmd(
     g: &GlobalArgs,
@@ -156,6 +234,19 @@ fn bundle_cmd(
         })?,
         None => 0,
     };
+    let project_target = match &d.deployment {
+        Some(dep) => {
+            let source = DeploymentSource::from_arg(dep, &paths);
+            let injected = Injected::offline(&group, None);
+            load_project(&paths, &source, &injected, env)?
+                .deployment
+                .target
+        }
+        None => None,
+    };
+    if d.target.or(project_target) == Some(Target::V2) {
+        return bundle_v2_cmd(g, args, d, env, &paths, &group, epoch);
+    }
     let core: Vec<_> = archs
         .iter()
         .map(|a| {
@@ -316,6 +407,7 @@ fn run(cli: Cli, env: &BTreeMap<String, String>) -> Result<()> {
                 s3_directory: args.s3_directory.clone(),
                 mqtt_port: args.mqtt_port,
                 no_systemd: args.no_systemd,
+                target: args.target,
                 bundle_options: args.options.clone(),
                 ..Default::default()
             };

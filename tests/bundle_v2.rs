@@ -2,13 +2,16 @@
 //! bench's STAND-IN nucleus zip (checked by its SHA256SUMS), the bundle written by
 //! `ggp::v2::bundle::write`, and `install.sh` run in the device stand-in of each architecture
 //! (`--network none`): the stand-in nucleus validates config.yaml and that the certificate matches
-//! the key. A damaged bundle is refused before anything changes.
+//! the key. A damaged bundle is refused before anything changes. `ggp bundle --target v2` makes
+//! the same bundle from a group provisioned in the emulator.
 //!
 //! Needs `scripts/bench up`; without it these tests fail and say so.
 #[path = "common/bench.rs"]
 mod bench;
 #[path = "common/emulator.rs"]
 mod emulator;
+#[path = "common/provision.rs"]
+mod provision;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -159,4 +162,79 @@ fn a_damaged_v2_bundle_is_refused_before_anything_changes() {
     assert!(!ok, "a damaged bundle must fail:\n{out}");
     assert!(out.contains("sha256 mismatch: config.yaml"), "{out}");
     assert!(!out.contains("ROOT-CREATED"), "{out}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), &dst).unwrap();
+        }
+    }
+}
+
+#[test]
+fn ggp_bundle_target_v2_bundles_a_provisioned_core() {
+    let project = tempfile::tempdir().unwrap();
+    for d in ["deployments", "functions", "connectors"] {
+        copy_dir(&provision::repo().join(d), &project.path().join(d));
+    }
+    let group = "v2cli";
+    let emu = emulator::fresh();
+    let mut setup = provision::Setup::new("deployments/empty.conf", group);
+    setup.root = project.path().to_path_buf();
+    setup.opts.state_dir = project.path().join(".ggp").join(group);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let cloud = provision::cloud(&emu).await;
+        setup.deploy(&cloud).await.expect("provision the group");
+    });
+    let env = bench::bench_env();
+    let zip = PathBuf::from(bench::require(&env, "GGP_CORE_SOFTWARE_DIR"))
+        .join("greengrass-nucleus-latest.zip");
+    let out_dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("ggp")
+        .unwrap()
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "emulator-secret-access-key")
+        .env("AWS_REGION", emulator::REGION)
+        .env("AWS_ENDPOINT_URL", &emu.url)
+        .arg("--project-dir")
+        .arg(project.path())
+        .args(["bundle", "-g", group, "-a", "X86_64", "--target", "v2"])
+        .arg("--core-software")
+        .arg(&zip)
+        .arg("--out")
+        .arg(out_dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "ggp bundle --target v2 failed:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("ggp-v2-v2cli.tar.gz"), "{stdout}");
+    let (ok, text) = on_device(
+        Arch::X86_64,
+        out_dir.path(),
+        "set -e; mkdir /tmp/x; tar -xzf /b/ggp-v2-v2cli.tar.gz -C /tmp/x; \
+         /tmp/x/ggp-v2-v2cli/install.sh; cat /greengrass/v2/logs/greengrass.log",
+    );
+    assert!(ok, "install failed:\n{text}");
+    for want in [
+        "config OK: thing v2cli_Core, region us-east-1",
+        "role alias ggp-example-greengrass-core-role-alias",
+        "matches key /greengrass/v2/privKey.key",
+        "installation OK",
+    ] {
+        assert!(text.contains(want), "missing {want:?}:\n{text}");
+    }
 }
