@@ -121,12 +121,13 @@ impl Intercept for CallRecorder {
 }
 
 /// The retry policy of a real run: the SDK's standard mode (exponential backoff with jitter on
-/// throttling and transient errors), with more attempts than its default of 3.
+/// throttling and transient errors), with more attempts than its default of 3, yet a persistent
+/// failure still surfaces within about ten seconds.
 pub fn default_retry() -> RetryConfig {
     RetryConfig::standard()
-        .with_max_attempts(8)
-        .with_initial_backoff(std::time::Duration::from_millis(200))
-        .with_max_backoff(std::time::Duration::from_secs(20))
+        .with_max_attempts(5)
+        .with_initial_backoff(std::time::Duration::from_millis(250))
+        .with_max_backoff(std::time::Duration::from_secs(8))
 }
 
 /// The clients of a provisioning run, each with the same [`CallRecorder`].
