@@ -238,6 +238,7 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
         .env_clear()
         .env("HOME", dir)
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .args(args)
         .output()
         .unwrap();

@@ -12,6 +12,8 @@ fn plan(deployment: &str, json: bool) -> String {
     cmd.env_clear()
         .env("HOME", home.path())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // No credentials and no instance metadata: the plan is the offline one, with no network.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .args([
             "--project-dir",
             root.to_str().unwrap(),
