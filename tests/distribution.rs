@@ -3,8 +3,8 @@
 //! - the GitHub Action's steps (`action/run.sh`, which `action.yml` calls) with GitHub's files
 //!   (`GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`, `GITHUB_PATH`) as temporary files: installing from a
 //!   binary and from a release laid out by `scripts/package-release` (checksum checked, tampering
-//!   refused), then `doctor`, `plan`, and `build` against the bench emulator
-//!   and Docker engine, a failing run, and the OIDC `role-arn` path with a stub token service;
+//!   refused), then `doctor`, `plan`, `build` and the deploy job with `--bundle` against the bench
+//!   emulator and Docker engine, a failing run, and the OIDC `role-arn` path with a stub token service;
 //! - `ggp.sh` running the container image (`docker/build-ggp-image` from the binary under test, i.e.
 //!   the debug build under `cargo test`): `doctor` sees a mounted profile with a session token, web
 //!   identity from a token file outside the project, and the Docker engine; nothing is left behind;
@@ -416,6 +416,94 @@ fn action_runs_doctor_plan_and_build_against_the_bench() {
         s.summary
     );
     assert_eq!(s.output("bundles"), "");
+}
+
+/// GGP's flag form (`-g -a -d --bundle --script`) through the action: the group id, the files with
+/// their sha256, secrets kept apart from what may be published.
+#[test]
+fn action_deploy_job_reports_group_id_bundles_and_sha256() {
+    let emu = emulator::fresh();
+    let project = sample_project();
+    let p = project.path();
+    let runner = Runner::new();
+    let creds = [
+        ("GGP", GGP),
+        ("AWS_ACCESS_KEY_ID", "AKIAACTIONTEST0002"),
+        ("AWS_SECRET_ACCESS_KEY", "deploy-secret-Bb63"),
+        ("AWS_REGION", emulator::REGION),
+        ("AWS_ENDPOINT_URL", &emu.url),
+    ];
+    // the deploy job (GGP's flag form) with the offline bundle and installer: group id, files, sha256
+    let core_sha = bench_core_software_sha256("greengrass-linux-x86-64-");
+    let args = format!("--core-software-sha256 {core_sha} --split-secrets");
+    let s = runner.step(
+        "run",
+        p,
+        &[
+            ("command", "deploy"),
+            ("group", "line-1"),
+            ("arch", "X86_64"),
+            ("deployment", "deployments/hello-python.conf"),
+            ("target", "v1"),
+            ("bundle", "true"),
+            ("script", "true"),
+            ("args", &args),
+        ],
+        &creds,
+    );
+    assert_eq!(s.code, 0, "{}", s.explain());
+    let group_id = s.output("group-id");
+    let groups = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let sdk = emu.sdk_config().await;
+        aws_sdk_greengrass::Client::new(&sdk)
+            .list_groups()
+            .send()
+            .await
+            .expect("ListGroups")
+    });
+    let groups = groups.groups();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(groups[0].id(), Some(group_id));
+    assert_eq!(groups[0].name(), Some("line-1"));
+    assert_eq!(s.output("bundles"), "build/line-1-X86_64.tar.gz");
+    assert_eq!(
+        s.output("secret-files"),
+        "build/gg.line-1.sh\nbuild/line-1-X86_64.secrets.tar.gz"
+    );
+    let sums: Vec<&str> = s.output("sha256").lines().collect();
+    assert_eq!(sums.len(), 3, "{sums:?}");
+    for line in &sums {
+        let (sha, path) = line.split_once("  ").unwrap();
+        assert_eq!(sha256_file(&p.join(path)), sha, "{path}");
+        assert!(
+            s.summary.contains(&format!("| `{path}` |")),
+            "{path} not in\n{}",
+            s.summary
+        );
+    }
+    assert!(
+        s.summary.contains(&format!("| group id | `{group_id}` |")),
+        "{}",
+        s.summary
+    );
+    assert!(
+        s.summary
+            .contains("| `build/line-1-X86_64.secrets.tar.gz` | secrets (secret) |"),
+        "{}",
+        s.summary
+    );
+    assert!(!s.stdout.contains("deploy-secret-Bb63") && !s.stderr.contains("deploy-secret-Bb63"));
+}
+
+/// The sha256 the bench's SHA256SUMS gives for its STAND-IN core software `<prefix>…`.
+fn bench_core_software_sha256(prefix: &str) -> String {
+    let dir = bench::require(&bench::bench_env(), "GGP_CORE_SOFTWARE_DIR");
+    let sums = std::fs::read_to_string(Path::new(&dir).join("SHA256SUMS")).unwrap();
+    sums.lines()
+        .find(|l| l.contains(prefix))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no {prefix} in {dir}/SHA256SUMS; {}", bench::HINT))
+        .to_string()
 }
 
 const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm93bmVyL2dncDpyZWY6cmVmcy9oZWFkcy9tYWluIiwiYXVkIjoic3RzLmFtYXpvbmF3cy5jb20ifQ.oidcSignature-Tt55";
