@@ -449,7 +449,13 @@ fn plan_cmd(
         .ok_or_else(|| Error::Usage("plan needs -d deployments/FILE.conf (or EMPTY)".into()))?;
     let source = DeploymentSource::from_arg(&deployment, &paths);
     let injected = Injected::offline(&group, offline_region(g, env));
+    let started = std::time::Instant::now();
     let project = load_project(&paths, &source, &injected, env)?;
+    tracing::debug!(
+        "loaded {} function(s) in {:?}",
+        project.functions.len(),
+        started.elapsed()
+    );
     let target = d.target.or(project.deployment.target).unwrap_or(Target::V2);
     let certificate = if let Some(arn) = &args.certificate_arn {
         CertificateSource::ExistingArn { arn: arn.clone() }
