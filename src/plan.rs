@@ -530,7 +530,8 @@ pub fn build(
             }
             execution["RunAs"] = Value::Object(run_as);
         }
-        let mut environment = json!({"Execution": execution, "Variables": Value::Object(env)});
+        // Built by moving values in: `json!` would copy each N-entry environment through serde.
+        let mut environment = object([("Execution", execution), ("Variables", Value::Object(env))]);
         let mut config = json!({
             "EncodingType": match f.encoding_type { crate::config::EncodingType::Json => "json", crate::config::EncodingType::Binary => "binary" },
             "Pinned": f.pinned,
@@ -552,9 +553,22 @@ pub fn build(
             config["Executable"] = json!(f.handler_name);
         }
         config["Environment"] = environment;
-        functions.push(json!({"Id": crate::config::model::sanitize_id(&f.function_name), "FunctionArn": alias_arn(f), "FunctionConfiguration": config}));
+        functions.push(object([
+            (
+                "Id",
+                Value::String(crate::config::model::sanitize_id(&f.function_name)),
+            ),
+            ("FunctionArn", Value::String(alias_arn(f))),
+            ("FunctionConfiguration", config),
+        ]));
     }
-    let function_definition = json!({"DefaultConfig": {"Execution": {"IsolationMode": default_isolation}}, "Functions": functions});
+    let function_definition = object([
+        (
+            "DefaultConfig",
+            json!({"Execution": {"IsolationMode": default_isolation}}),
+        ),
+        ("Functions", Value::Array(functions)),
+    ]);
 
     // Subscriptions: cloud ↔ function, shadows, function → function where topics intersect.
     let arns: Vec<String> = project.functions.iter().map(alias_arn).collect();
@@ -709,6 +723,16 @@ pub fn build(
         artifacts,
         warnings,
     })
+}
+
+/// A JSON object from owned values, without the copy `json!` makes of interpolated values.
+fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    Value::Object(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
 }
 
 fn topic_head(t: &str) -> &str {
