@@ -31,6 +31,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes a command's result to stdout (a closed pipe is an I/O error, not a panic).
+fn print_stdout(bytes: &[u8]) -> Result<()> {
+    std::io::stdout()
+        .lock()
+        .write_all(bytes)
+        .map_err(|e| Error::io("stdout", e))
+}
+
 fn init_logging(g: &GlobalArgs) {
     let level = if g.quiet {
         "error"
@@ -74,10 +82,7 @@ fn doctor_cmd(g: &GlobalArgs, args: &DoctorArgs, env: &BTreeMap<String, String>)
     } else {
         report.render_text()
     };
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(|e| Error::io("stdout", e))?;
+    print_stdout(text.as_bytes())?;
     Ok(report.result()?)
 }
 
@@ -122,10 +127,7 @@ fn build_cmd(
     } else {
         ggp::build::render_text(built)
     };
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(|e| Error::io("stdout", e))?;
+    print_stdout(text.as_bytes())?;
     result.map(|_| ()).map_err(Error::from)
 }
 
@@ -201,10 +203,7 @@ fn bundle_v2_cmd(
         .unwrap_or(&path)
         .display()
         .to_string();
-    std::io::stdout()
-        .lock()
-        .write_all(format!("{shown}\n").as_bytes())
-        .map_err(|e| Error::io("stdout", e))
+    print_stdout(format!("{shown}\n").as_bytes())
 }
 
 /// `ggp bundle`: the offline installers of a provisioned group, from its stored state.
@@ -335,10 +334,7 @@ fn bundle_cmd(
         }
         t
     };
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(|e| Error::io("stdout", e))
+    print_stdout(text.as_bytes())
 }
 
 fn aws_options(g: &GlobalArgs) -> ggp::aws::AwsOptions {
@@ -483,10 +479,7 @@ fn plan_cmd(
         } else {
             plan.render_text()
         };
-        return std::io::stdout()
-            .lock()
-            .write_all(text.as_bytes())
-            .map_err(|e| Error::io("stdout", e));
+        return print_stdout(text.as_bytes());
     }
     if !args.offline {
         let state_dir = args
@@ -501,10 +494,7 @@ fn plan_cmd(
             state_dir,
         };
         if let Some(text) = online_plan(g, env, &online)? {
-            std::io::stdout()
-                .lock()
-                .write_all(text.as_bytes())
-                .map_err(|e| Error::io("stdout", e))?;
+            print_stdout(text.as_bytes())?;
             return Ok(());
         }
     }
@@ -814,8 +804,5 @@ fn print_report(
     } else {
         text()
     };
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(|e| Error::io("stdout", e))
+    print_stdout(text.as_bytes())
 }
