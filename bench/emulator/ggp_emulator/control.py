@@ -1,7 +1,7 @@
 """Bench control state: what a test asks the emulator to do that AWS would decide on its own.
 
 Deployment outcomes (Greengrass V1 and V2), how many status polls a deployment stays in progress,
-and which core devices have reported in. The state lives in a moto `BackendDict`, per account, so
+and the public Greengrass V2 component versions released beyond the built-in catalogue. The state lives in a moto `BackendDict`, per account, so
 `POST /moto-api/reset` clears it like every other piece of emulated AWS state.
 The HTTP side of it is `server.py` (`/ggp-bench/...`); the README documents the API.
 """
@@ -27,6 +27,9 @@ class BenchControl(BaseBackend):
         self.v1_outcomes: dict[str, dict[str, Any]] = {}
         # V2: deployment id / target ARN / "*" -> {"status": "COMPLETED"|"FAILED", "reason": str, ...}
         self.v2_outcomes: dict[str, dict[str, Any]] = {}
+        # V2 public components AWS "released" after the built-in catalogue (greengrass_v2.PUBLIC_COMPONENTS),
+        # in every region: name -> version -> {"created": datetime, "description": str | None}
+        self.public_versions: dict[str, dict[str, dict[str, Any]]] = {}
 
     def v1_outcome(self, group_id: str) -> dict[str, Any] | None:
         return self.v1_outcomes.get(group_id) or self.v1_outcomes.get("*")

@@ -4,7 +4,9 @@ Requests are signed as service `greengrass` and use paths under `/greengrass/v2/
 moto's greengrass app; `dispatch.py` routes them here with the botocore `greengrassv2` model.
 State (components, deployments, core devices, tags) hangs off moto's GreengrassBackend as `ggp_v2`,
 so `/moto-api/reset` clears it. Core devices appear only when the bench reports one
-(`POST /ggp-bench/greengrassv2/core-device`), as a real device would by connecting.
+(`POST /ggp-bench/greengrassv2/core-device`), as a real device would by connecting. Public (AWS)
+components come from the stand-in table `PUBLIC_COMPONENTS`, plus the versions the bench publishes
+(`POST /ggp-bench/greengrassv2/public-component`, kept in the bench control state).
 """
 
 from __future__ import annotations
@@ -365,6 +367,146 @@ def _lambda_recipe(b: "GreengrassBackend", src: dict[str, Any]) -> dict[str, Any
     return recipe
 
 
+# ------------------------------------------------------------------------------------------------
+# Public (AWS-provided) components
+# ------------------------------------------------------------------------------------------------
+
+# A STAND-IN for the service's catalogue of public components (publisher "AWS"), plausible for late 2025:
+# real component names, version numbers in the style AWS releases them, but NOT a copy of the service's
+# list (some versions may be missing or never have existed). Edit here; README "Greengrass V2 behaviour"
+# lists the names. name -> (ComponentType, description, operating systems, versions).
+PUBLIC_COMPONENTS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
+    "aws.greengrass.Nucleus": (
+        "aws.greengrass.nucleus",
+        "Core functionality for AWS IoT Greengrass.",
+        ("linux", "windows"),
+        ("2.9.6", "2.10.3", "2.11.3", "2.12.0", "2.12.1", "2.12.6", "2.13.0", "2.14.0", "2.14.1", "2.14.2", "2.14.3", "2.15.0"),
+    ),
+    "aws.greengrass.LambdaLauncher": (
+        "aws.greengrass.generic",
+        "Handles process and environment for Lambda functions.",
+        ("linux",),
+        ("2.0.9", "2.0.10", "2.0.11", "2.0.12", "2.0.13"),
+    ),
+    "aws.greengrass.LambdaRuntimes": (
+        "aws.greengrass.generic",
+        "Provides the runtimes for Lambda functions.",
+        ("linux",),
+        ("2.0.5", "2.0.6", "2.0.7", "2.0.8"),
+    ),
+    "aws.greengrass.LambdaManager": (
+        "aws.greengrass.plugin",
+        "Handles the execution of Lambda functions.",
+        ("linux",),
+        ("2.2.10", "2.3.0", "2.3.1", "2.3.2", "2.3.3", "2.3.4", "2.3.5"),
+    ),
+    "aws.greengrass.TokenExchangeService": (
+        "aws.greengrass.plugin",
+        "Makes AWS credentials available to the components on the core device.",
+        ("linux", "windows"),
+        ("2.0.1", "2.0.2", "2.0.3"),
+    ),
+    "aws.greengrass.LegacySubscriptionRouter": (
+        "aws.greengrass.generic",
+        "Manages subscriptions for V1 Lambda functions and connectors.",
+        ("linux",),
+        ("2.1.9", "2.1.10", "2.1.11", "2.1.12", "2.1.13"),
+    ),
+    "aws.greengrass.SecretManager": (
+        "aws.greengrass.plugin",
+        "Deploys secrets from AWS Secrets Manager to the core device.",
+        ("linux", "windows"),
+        ("2.1.8", "2.1.9", "2.2.0", "2.2.1", "2.2.2", "2.2.3"),
+    ),
+    "aws.greengrass.LogManager": (
+        "aws.greengrass.plugin",
+        "Uploads logs from the core device to Amazon CloudWatch Logs.",
+        ("linux", "windows"),
+        ("2.0.6", "2.1.3", "2.2.0", "2.2.8", "2.3.0", "2.3.5", "2.3.7", "2.3.8", "2.3.9", "2.3.10"),
+    ),
+    "aws.greengrass.ShadowManager": (
+        "aws.greengrass.plugin",
+        "Stores and syncs device shadows on the core device.",
+        ("linux", "windows"),
+        ("2.2.4", "2.3.0", "2.3.4", "2.3.8", "2.3.9", "2.3.10", "2.3.11"),
+    ),
+    "aws.greengrass.Cloudwatch": (
+        "aws.greengrass.generic",
+        "Publishes custom metrics to Amazon CloudWatch.",
+        ("linux", "windows"),
+        ("3.0.0", "3.0.1", "3.1.0", "3.2.0"),
+    ),
+    "aws.greengrass.Cli": (
+        "aws.greengrass.plugin",
+        "The Greengrass CLI component provides a local command-line interface on the core device.",
+        ("linux", "windows"),
+        ("2.12.6", "2.13.0", "2.14.0", "2.14.1", "2.14.2", "2.14.3", "2.15.0"),
+    ),
+}
+# creationTimestamp of the built-in public versions (fixed, so responses are reproducible)
+PUBLIC_CREATED = dt.datetime(2025, 11, 1, tzinfo=dt.timezone.utc)
+PUBLIC_ACCOUNT = "aws"
+
+
+def _public_arn(b: "GreengrassBackend", name: str, version: str | None = None) -> str:
+    arn = f"arn:{b.partition}:greengrass:{b.region_name}:{PUBLIC_ACCOUNT}:components:{name}"
+    return f"{arn}:versions:{version}" if version else arn
+
+
+def _public_version(b: "GreengrassBackend", name: str, version: str, created: dt.datetime, description: str | None = None) -> ComponentVersion:
+    ctype, desc, systems, _ = PUBLIC_COMPONENTS.get(name, ("aws.greengrass.generic", description or name, ("linux",), ()))
+    desc = description or desc
+    recipe = {  # minimal: what the service's recipe has besides lifecycle and artifacts
+        "RecipeFormatVersion": "2020-01-25",
+        "ComponentName": name,
+        "ComponentVersion": version,
+        "ComponentType": ctype,
+        "ComponentDescription": desc,
+        "ComponentPublisher": "AWS",
+        "Manifests": [{"Name": os_, "Platform": {"os": os_}, "Lifecycle": {}, "Artifacts": []} for os_ in systems],
+    }
+    return ComponentVersion(
+        name=name,
+        version=version,
+        arn=_public_arn(b, name, version),
+        recipe=recipe,
+        created=created,
+        description=desc,
+        publisher="AWS",
+        platforms=[{"name": os_, "attributes": {"os": os_}} for os_ in systems],
+    )
+
+
+def _public_component(b: "GreengrassBackend", name: str) -> dict[str, ComponentVersion]:
+    """The versions of a public component: the built-in ones plus those published through the control API."""
+    out = {v: _public_version(b, name, v, PUBLIC_CREATED) for v in PUBLIC_COMPONENTS.get(name, (None, None, None, ()))[3]}
+    for v, extra in control.control_for(b.account_id).public_versions.get(name, {}).items():
+        out.setdefault(v, _public_version(b, name, v, extra["created"], extra.get("description")))
+    return out
+
+
+def _public_names(b: "GreengrassBackend") -> list[str]:
+    return sorted(set(PUBLIC_COMPONENTS) | set(control.control_for(b.account_id).public_versions))
+
+
+def publish_public_version(b: "GreengrassBackend", body: dict[str, Any]) -> dict[str, Any]:
+    """Control endpoint: AWS released a (new) version of a public component."""
+    name, version = body.get("componentName"), body.get("componentVersion")
+    if not isinstance(name, str) or not 1 <= len(name) <= 128 or ":" in name:
+        raise ValueError("componentName is required: 1 to 128 characters, no ':'")
+    if not isinstance(version, str) or len(version) > 64 or not _SEMVER.match(version):
+        raise ValueError("componentVersion is required and must be a semantic version (major.minor.patch)")
+    description = body.get("description")
+    if description is not None and (not isinstance(description, str) or not description):
+        raise ValueError("description must be a non-empty string")
+    published = version not in _public_component(b, name)
+    if published:
+        entry = {"created": _now(), "description": description}
+        control.control_for(b.account_id).public_versions.setdefault(name, {})[version] = entry
+    versions = sorted(_public_component(b, name), key=_semver_key, reverse=True)
+    return {"componentName": name, "componentVersion": version, "published": published, "versions": versions}
+
+
 def _component_arn(st: V2State, name: str, version: str | None = None) -> str:
     arn = f"{st.arn_prefix()}:components:{name}"
     return f"{arn}:versions:{version}" if version else arn
@@ -414,12 +556,16 @@ _VERSION_ARN = re.compile(r"^arn:[^:]*:greengrass:([^:]*):(aws|[0-9]+):component
 _COMPONENT_ARN = re.compile(r"^arn:[^:]*:greengrass:([^:]*):(aws|[0-9]+):components:([^:]+)$")
 
 
-def _component_version(b: "GreengrassBackend", arn: str) -> ComponentVersion:
+def _component_version(b: "GreengrassBackend", arn: str, public: bool = True) -> ComponentVersion:
+    """The private version (own account) or, if `public`, the public one (account `aws`) the ARN names."""
     st = _state(b)
     m = _VERSION_ARN.match(arn)
     cv = None
-    if m and m.group(2) == b.account_id and m.group(1) == b.region_name:
-        cv = st.components.get(m.group(3), {}).get(m.group(4))
+    if m and m.group(1) == b.region_name:
+        if m.group(2) == b.account_id:
+            cv = st.components.get(m.group(3), {}).get(m.group(4))
+        elif public and m.group(2) == PUBLIC_ACCOUNT:
+            cv = _public_component(b, m.group(3)).get(m.group(4))
     if cv is None:
         raise v2_not_found("COMPONENT_VERSION", arn, f"Component version {arn} not found.")
     return cv
@@ -460,26 +606,27 @@ def _latest(versions: dict[str, ComponentVersion]) -> ComponentVersion:
 def list_components(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
     st = _state(b)
     items = []
-    if p.get("scope") != "PUBLIC":  # only private components live here
-        for name in sorted(st.components):
-            versions = st.components[name]
-            if not versions:
-                continue
-            cv = _latest(versions)
-            items.append(
-                {
-                    "arn": _component_arn(st, name),
-                    "componentName": name,
-                    "latestVersion": {
-                        "arn": cv.arn,
-                        "componentVersion": cv.version,
-                        "creationTimestamp": cv.created,
-                        "description": cv.description or None,
-                        "publisher": cv.publisher or None,
-                        "platforms": cv.platforms,
-                    },
-                }
-            )
+    public = p.get("scope") == "PUBLIC"  # the model's scopes are PRIVATE (default) and PUBLIC, nothing else
+    components = {name: _public_component(b, name) for name in _public_names(b)} if public else st.components
+    for name in sorted(components):
+        versions = components[name]
+        if not versions:
+            continue
+        cv = _latest(versions)
+        items.append(
+            {
+                "arn": _public_arn(b, name) if public else _component_arn(st, name),
+                "componentName": name,
+                "latestVersion": {
+                    "arn": cv.arn,
+                    "componentVersion": cv.version,
+                    "creationTimestamp": cv.created,
+                    "description": cv.description or None,
+                    "publisher": cv.publisher or None,
+                    "platforms": cv.platforms,
+                },
+            }
+        )
     page, token = _paginate(items, p)
     return {"components": page, "nextToken": token}
 
@@ -488,7 +635,12 @@ def list_components(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]
 def list_component_versions(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
     st = _state(b)
     m = _COMPONENT_ARN.match(p["arn"])
-    versions = st.components.get(m.group(3), {}) if (m and m.group(2) == b.account_id and m.group(1) == b.region_name) else {}
+    versions: dict[str, ComponentVersion] = {}
+    if m and m.group(1) == b.region_name:
+        if m.group(2) == b.account_id:
+            versions = st.components.get(m.group(3), {})
+        elif m.group(2) == PUBLIC_ACCOUNT:
+            versions = _public_component(b, m.group(3))
     if not versions:
         raise v2_not_found("COMPONENT", p["arn"], f"Component {p['arn']} not found.")
     ordered = sorted(versions.values(), key=lambda cv: _semver_key(cv.version), reverse=True)
@@ -499,7 +651,7 @@ def list_component_versions(b: "GreengrassBackend", p: dict[str, Any]) -> dict[s
 @handles("DeleteComponent")
 def delete_component(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
     st = _state(b)
-    cv = _component_version(b, p["arn"])
+    cv = _component_version(b, p["arn"], public=False)  # public components are not the account's to delete
     del st.components[cv.name][cv.version]
     if not st.components[cv.name]:
         del st.components[cv.name]
@@ -577,11 +729,13 @@ def _missing_components(b: "GreengrassBackend", d: Deployment) -> list[str]:
     st = _state(b)
     missing = []
     for name, spec in d.components.items():
-        if name.startswith("aws.greengrass."):
-            continue  # public components are AWS's, not emulated here
-        cv = st.components.get(name, {}).get(spec.get("componentVersion"))
-        if cv is None or cv.state != "DEPLOYABLE":
-            missing.append(f"{name}@{spec.get('componentVersion')}")
+        version = spec.get("componentVersion")
+        cv = st.components.get(name, {}).get(version)  # a private component of the same name comes first
+        if cv is not None and cv.state == "DEPLOYABLE":
+            continue
+        if cv is None and version in _public_component(b, name):
+            continue
+        missing.append(f"{name}@{version}")
     return missing
 
 
