@@ -8,7 +8,7 @@
 - IoT UpdateRoleAlias: lastModifiedDate moves.
 - IoT CreateThingGroup: repeating it without properties returns the existing group (moto refused).
 - IoT tags: TagResource, UntagResource and ListTagsForResource (moto has none), and the `tags` of
-  CreatePolicy and CreateRoleAlias kept; deleting the resource drops its tags.
+  CreatePolicy, CreateRoleAlias and CreateThingGroup kept; deleting the resource drops its tags.
 - Lambda PublishVersion: no new version when code (CodeSha256) and configuration are unchanged since
   the last published version; the existing one is returned (moto published on any update call).
 """
@@ -158,7 +158,7 @@ def _iot_tags(backend: Any) -> dict[str, dict[str, str]]:
 def _patch_iot_tags(iot_models: Any, not_found: Any, invalid: Any) -> None:
     """Tags on IoT resources, as the IoT API model has them: a list of {Key, Value}.
 
-    Resources ggp tags (policies, role aliases) must exist to be tagged, as in AWS
+    Resources ggp tags (policies, role aliases, thing groups) must exist to be tagged, as in AWS
     (ResourceNotFoundException otherwise); tags of other resource types are kept without that check.
     """
     from moto.core.responses import ActionResult, EmptyResult
@@ -172,6 +172,8 @@ def _patch_iot_tags(iot_models: Any, not_found: Any, invalid: Any) -> None:
             raise not_found(f"Policy {name} does not exist")
         if kind == "rolealias" and name not in self.role_aliases:
             raise not_found(f"Role alias {name} does not exist")
+        if kind == "thinggroup" and not any(g.thing_group_name == name for g in self.thing_groups.values()):
+            raise not_found(f"Thing group {name} does not exist")
 
     def tag_resource(self: Any, arn: str, tags: list[dict[str, str]]) -> None:
         _check(self, arn)
@@ -227,6 +229,10 @@ def _patch_iot_tags(iot_models: Any, not_found: Any, invalid: Any) -> None:
     IoTResponse.create_role_alias = with_tags(
         IoTResponse.create_role_alias, lambda r: r.iot_backend.role_aliases[r._get_param("roleAlias")].arn
     )
+    IoTResponse.create_thing_group = with_tags(
+        IoTResponse.create_thing_group,
+        lambda r: r.iot_backend.describe_thing_group(r._get_param("thingGroupName")).arn,
+    )
 
     def dropping_tags(original: Any, arn_of: Any) -> Any:
         def delete(self: Any) -> Any:
@@ -240,6 +246,9 @@ def _patch_iot_tags(iot_models: Any, not_found: Any, invalid: Any) -> None:
     region_arn = lambda r, kind, key: f"arn:aws:iot:{r.region}:{r.current_account}:{kind}/{r._get_param(key)}"  # noqa: E731
     IoTResponse.delete_policy = dropping_tags(IoTResponse.delete_policy, lambda r: region_arn(r, "policy", "policyName"))
     IoTResponse.delete_role_alias = dropping_tags(IoTResponse.delete_role_alias, lambda r: region_arn(r, "rolealias", "roleAlias"))
+    IoTResponse.delete_thing_group = dropping_tags(
+        IoTResponse.delete_thing_group, lambda r: region_arn(r, "thinggroup", "thingGroupName")
+    )
 
 
 # ------------------------------------------------------------------------------------------------ Lambda

@@ -197,3 +197,15 @@ def test_iot_tags(iot):
     with pytest.raises(ClientError) as e:
         iot.tag_resource(resourceArn=alias, tags=tags)
     assert error_of(e)[:2] == (404, "ResourceNotFoundException")
+
+
+def test_thing_group_tags(iot):
+    tags = [{"Key": "ggp:group", "Value": "fleet"}, {"Key": "ggp:managed-by", "Value": "ggp"}]
+    arn = iot.create_thing_group(thingGroupName="fleet", tags=tags)["thingGroupArn"]
+    assert iot.list_tags_for_resource(resourceArn=arn)["tags"] == tags
+    iot.delete_thing_group(thingGroupName="fleet")
+    with pytest.raises(ClientError) as e:
+        iot.list_tags_for_resource(resourceArn=arn)
+    assert error_of(e)[:2] == (404, "ResourceNotFoundException")
+    again = iot.create_thing_group(thingGroupName="fleet")["thingGroupArn"]
+    assert iot.list_tags_for_resource(resourceArn=again)["tags"] == []
