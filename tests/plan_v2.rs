@@ -56,7 +56,7 @@ fn plan_json(root: &Path, deployment: &str) -> Value {
 
 #[test]
 fn v2_plans_of_the_example_deployments_match_golden_output() {
-    for d in ["empty", "hello-python", "hello-node"] {
+    for d in ["empty", "hello-python", "hello-node", "sensor-python"] {
         let file = format!("deployments/{d}.conf");
         let text = plan_ok(
             example(),
@@ -127,13 +127,235 @@ fn v1_features_without_a_v2_mapping_are_each_named() {
     let out = run(example(), &["-d", "deployments/all.conf", "--target", "v2"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("1 V1 feature(s) have no Greengrass V2 mapping"),
+        "{err}"
+    );
+    assert!(
+        err.contains("function HelloExecutable: executable"),
+        "{err}"
+    );
+    // The connector and the connected shadows map now.
+    assert!(!err.contains("cloudwatch-metrics"), "{err}");
+    assert!(!err.contains("SensorPython"), "{err}");
+}
+
+/// The `merge` configuration of a public component in the plan's deployment.
+fn merged(p: &Value, component: &str) -> Value {
+    let c = &p["deploymentRequest"]["components"][component];
+    assert_eq!(
+        c["componentVersion"],
+        format!("<unknown:VERSION_{component}>"),
+        "{component}"
+    );
+    serde_json::from_str(c["configurationUpdate"]["merge"].as_str().unwrap()).unwrap()
+}
+
+/// The legacy subscription router entries, as (source, subject, target).
+fn routes(p: &Value) -> Vec<(String, String, String)> {
+    let r = merged(p, "aws.greengrass.LegacySubscriptionRouter");
+    let mut v: Vec<_> = r["subscriptions"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(id, s)| {
+            assert_eq!(s["id"], id.as_str());
+            let f = |k: &str| s[k].as_str().unwrap().to_string();
+            (f("source"), f("subject"), f("target"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn strings(v: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    v.iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect()
+}
+
+#[test]
+fn connected_shadows_map_to_shadow_manager() {
+    let p = plan_json(example(), "deployments/sensor-python.conf");
+    // The core's own classic shadow, synced both ways (the core syncs it in V1: syncShadow).
+    assert_eq!(
+        merged(&p, "aws.greengrass.ShadowManager"),
+        serde_json::json!({"synchronize": {
+            "coreThing": {"classic": true, "namedShadows": []},
+            "direction": "betweenDeviceAndCloud"
+        }})
+    );
+    // Function ↔ GGShadowService subscriptions go through the router, both ways.
+    let f = "component:test-group-SensorPython";
+    let sm = "component:aws.greengrass.ShadowManager";
+    let shadow = "$aws/things/test-group_Core/shadow/#";
+    assert_eq!(
+        routes(&p),
+        strings(&[
+            (sm, shadow, f),
+            (f, shadow, sm),
+            (f, "test-group_Core/sensors/#", "cloud"),
+        ])
+    );
+    let c = &p["components"][0]["request"]["lambdaFunction"];
+    assert_eq!(c["componentName"], "test-group-SensorPython");
+    let deps = &c["componentDependencies"];
     for name in [
-        "connector cloudwatch-metrics",
-        "function HelloExecutable: executable",
-        "function SensorPython: connectedShadows",
+        "aws.greengrass.ShadowManager",
+        "aws.greengrass.LegacySubscriptionRouter",
+        "aws.greengrass.SecretManager",
     ] {
-        assert!(err.contains(name), "missing {name:?} in:\n{err}");
+        assert_eq!(
+            deps[name],
+            serde_json::json!({"versionRequirement": ">=2.0.0 <3.0.0", "dependencyType": "HARD"}),
+            "{name}"
+        );
     }
+    // Shadow messages are not Lambda event sources (the router delivers them).
+    let sources = c["componentLambdaParameters"]["eventSources"].to_string();
+    assert!(!sources.contains("shadow"), "{sources}");
+}
+
+/// A copy of the example project to change.
+fn example_copy() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for d in ["deployments", "functions", "connectors"] {
+        copy_dir(&example().join(d), &tmp.path().join(d));
+    }
+    tmp
+}
+
+fn edit(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(text.contains(from), "{from:?} not in {}", file.display());
+    std::fs::write(file, text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn shadows_of_other_things_are_synced_as_shadow_documents() {
+    let tmp = example_copy();
+    edit(
+        &tmp.path().join("functions/SensorPython/function.conf"),
+        "${AWS_IOT_THING_NAME}\n  ]",
+        "${AWS_IOT_THING_NAME}\n    \"pump-1\"\n  ]",
+    );
+    let p = plan_json(tmp.path(), "deployments/sensor-python.conf");
+    assert_eq!(
+        merged(&p, "aws.greengrass.ShadowManager")["synchronize"],
+        serde_json::json!({
+            "coreThing": {"classic": true, "namedShadows": []},
+            "shadowDocuments": [{"thingName": "pump-1", "classic": true, "namedShadows": []}],
+            "direction": "betweenDeviceAndCloud"
+        })
+    );
+    let r = routes(&p);
+    assert!(r.contains(&(
+        "component:test-group-SensorPython".into(),
+        "$aws/things/pump-1/shadow/#".into(),
+        "component:aws.greengrass.ShadowManager".into()
+    )));
+    // The core's minimal policy lets it sync that thing's shadow.
+    let policy = p["iot"]["policyDocument"].to_string();
+    assert!(
+        policy.contains(":topicfilter/$aws/things/pump-1/shadow/*"),
+        "{policy}"
+    );
+    assert!(policy.contains(":thing/pump-1\""), "{policy}");
+}
+
+#[test]
+fn the_cloudwatch_metrics_connector_maps_to_the_cloudwatch_component() {
+    let tmp = example_copy();
+    // HelloPython sends metrics to the connector.
+    edit(
+        &tmp.path().join("functions/HelloPython/function.conf"),
+        "outputTopics = [",
+        "outputTopics = [\n    \"cloudwatch/metric/put\"",
+    );
+    std::fs::write(
+        tmp.path().join("deployments/metrics.conf"),
+        "conf {\n  functions = [\"HelloPython\"]\n  connectors = [\"cloudwatch-metrics\"]\n}\n",
+    )
+    .unwrap();
+    let p = plan_json(tmp.path(), "deployments/metrics.conf");
+    assert_eq!(
+        merged(&p, "aws.greengrass.Cloudwatch"),
+        serde_json::json!({
+            "PublishInterval": 10,
+            "PublishRegion": "us-east-1",
+            "MaxMetricsToRetain": 5000,
+            "InputTopic": "cloudwatch/metric/put"
+        })
+    );
+    let f = "component:test-group-HelloPython";
+    assert_eq!(
+        routes(&p),
+        strings(&[
+            (
+                f,
+                "cloudwatch/metric/put",
+                "component:aws.greengrass.Cloudwatch"
+            ),
+            (f, "test-group_Core/python/hello", "cloud"),
+        ])
+    );
+    let warnings = p["warnings"].to_string();
+    assert!(
+        warnings.contains("IsolationMode, MemorySize do not apply to aws.greengrass.Cloudwatch"),
+        "{warnings}"
+    );
+    // The connector's core role policy reaches the token exchange role.
+    let role = p["iam"]["tokenExchangeRole"]["inlinePolicy"].to_string();
+    assert!(role.contains("cloudwatch:PutMetricData"), "{role}");
+    insta::assert_json_snapshot!("plan_v2_metrics_deployment", p["deploymentRequest"]);
+}
+
+#[test]
+fn the_whole_example_maps_once_the_executable_has_a_recipe() {
+    let tmp = example_copy();
+    std::fs::write(
+        tmp.path().join("functions/HelloExecutable/recipe.yaml"),
+        "ComponentName: com.example.HelloExecutable\nComponentVersion: \"1.0.0\"\n",
+    )
+    .unwrap();
+    let p = plan_json(tmp.path(), "deployments/all.conf");
+    let components = p["deploymentRequest"]["components"].as_object().unwrap();
+    for name in [
+        "aws.greengrass.ShadowManager",
+        "aws.greengrass.Cloudwatch",
+        "aws.greengrass.LegacySubscriptionRouter",
+        "com.example.HelloExecutable",
+        "test-group-SensorPython",
+    ] {
+        assert!(components.contains_key(name), "{name}");
+    }
+}
+
+#[test]
+fn a_connector_without_a_v2_mapping_is_named() {
+    let tmp = example_copy();
+    edit(
+        &tmp.path().join("connectors/cloudwatch-metrics.conf"),
+        "CloudWatchMetricsConnector",
+        "SNSConnector",
+    );
+    std::fs::write(
+        tmp.path().join("deployments/sns.conf"),
+        "conf {\n  functions = []\n  connectors = [\"cloudwatch-metrics\"]\n}\n",
+    )
+    .unwrap();
+    let out = run(
+        tmp.path(),
+        &["-d", "deployments/sns.conf", "--target", "v2"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "connector cloudwatch-metrics (SNSConnector): Greengrass V2 has no connectors"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -164,10 +386,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn a_recipe_in_the_function_folder_makes_a_native_component() {
-    let tmp = tempfile::tempdir().unwrap();
-    for d in ["deployments", "functions", "connectors"] {
-        copy_dir(&example().join(d), &tmp.path().join(d));
-    }
+    let tmp = example_copy();
     let recipe = "RecipeFormatVersion: \"2020-01-25\"\nComponentName: com.example.HelloExecutable\nComponentVersion: \"1.0.0\"\nManifests:\n  - Platform: { os: linux }\n    Lifecycle: { Run: \"{artifacts:path}/hello\" }\n";
     std::fs::write(
         tmp.path().join("functions/HelloExecutable/recipe.yaml"),

@@ -10,6 +10,16 @@
 //! - subscriptions into a function → its `eventSources` (`IOT_CORE` from the cloud, `PUB_SUB` from
 //!   other functions); subscriptions out of a function → `aws.greengrass.LegacySubscriptionRouter`
 //!   configuration, which the V1 Core SDK `publish()` needs;
+//! - connected shadows (the V1 local shadow service) → `aws.greengrass.ShadowManager`, syncing the
+//!   classic shadow of each connected thing with the cloud (`synchronize.coreThing` for the core's
+//!   own thing, as its V1 `syncShadow` says; `synchronize.shadowDocuments` for the others;
+//!   `direction: betweenDeviceAndCloud`), the function ↔ `GGShadowService` subscriptions becoming
+//!   router entries from/to `component:aws.greengrass.ShadowManager`, and a HARD dependency of the
+//!   function's component on it;
+//! - connectors with a documented replacement ([`CONNECTOR_COMPONENTS`]) → that public component,
+//!   configured from the connector's parameters; function output topics matching its input topics
+//!   → router entries to `component:<it>`, its output topics → event sources of the functions
+//!   listening to them;
 //! - secrets → `aws.greengrass.SecretManager` (`cloudSecrets`);
 //! - CloudWatch loggers → `aws.greengrass.LogManager`; FileSystem loggers → the nucleus `logging`
 //!   configuration (written by the V2 bundle);
@@ -17,9 +27,9 @@
 //! - the core role → the token exchange role (trusted by `credentials.iot.amazonaws.com`) behind
 //!   the role alias, with the minimal V2 core IoT policy.
 //!
-//! V1 features with no V2 mapping in ggp are one error naming each of them (connectors,
-//! executable Lambdas without a recipe, machine-learning resources, local shadows, wildcard local
-//! topics, functions that are not local folders).
+//! V1 features with no V2 mapping in ggp are one error naming each of them (connectors without a
+//! mapped replacement, executable Lambdas without a recipe, machine-learning resources, wildcard
+//! local topics, functions that are not local folders).
 //!
 //! Component versions are `1.0.<n>`, `n` derived from the sha256 of the component's request
 //! content, so an unchanged function keeps its version and a changed one gets a new one. Values
@@ -33,6 +43,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::config::model::{sanitize_id, ConnectorConf};
 use crate::config::{has_placeholder, Injected, Target};
 use crate::config::{placeholder, FunctionConf, FunctionRef, LoggerComponent, LoggerType, Project};
 use crate::language::Family;
@@ -43,6 +54,35 @@ use crate::plan::{merge_policies, role_arn, RolePlan};
 pub const LOG_MANAGER: &str = "aws.greengrass.LogManager";
 pub const SECRET_MANAGER: &str = "aws.greengrass.SecretManager";
 pub const LEGACY_ROUTER: &str = "aws.greengrass.LegacySubscriptionRouter";
+pub const SHADOW_MANAGER: &str = "aws.greengrass.ShadowManager";
+pub const CLOUDWATCH: &str = "aws.greengrass.Cloudwatch";
+
+/// Every public component the mapping can put in a deployment, with the major version it is
+/// written for: `(component name, major)`. The plan carries each one's version as the placeholder
+/// `VERSION_<name>`; whoever resolves it must pick a version of this major (the latest
+/// `<major>.x`), since the configuration keys ggp merges are those of that major. The function
+/// components' dependencies on them require the same major (`>=<major>.0.0 <<major+1>.0.0`).
+pub const PUBLIC_COMPONENTS: &[(&str, u64)] = &[
+    (LOG_MANAGER, 2),
+    (SECRET_MANAGER, 2),
+    (LEGACY_ROUTER, 2),
+    (SHADOW_MANAGER, 2),
+    (CLOUDWATCH, 3),
+];
+
+/// The major version ggp maps a public component for (see [`PUBLIC_COMPONENTS`]).
+pub fn public_major(name: &str) -> Option<u64> {
+    PUBLIC_COMPONENTS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, m)| *m)
+}
+
+/// A HARD component dependency on a public component, within its mapped major.
+fn hard_dependency(name: &str) -> Value {
+    let major = public_major(name).unwrap_or(2);
+    json!({"versionRequirement": format!(">={major}.0.0 <{}.0.0", major + 1), "dependencyType": "HARD"})
+}
 
 /// The V2 core's IAM roles.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -132,6 +172,29 @@ pub fn minimal_v2_iot_policy(region: &str, account: &str, thing: &str, alias: &s
     ]})
 }
 
+/// Lets the core sync the shadows of other things (ShadowManager `shadowDocuments`): their shadow
+/// topics and shadow calls, added to the minimal policy.
+fn add_shadow_things(policy: &mut Value, region: &str, account: &str, things: &[&str]) {
+    if things.is_empty() {
+        return;
+    }
+    let p = format!("arn:aws:iot:{region}:{account}");
+    let topics: Vec<String> = things
+        .iter()
+        .map(|t| format!("{p}:topic/$aws/things/{t}/shadow/*"))
+        .collect();
+    let filters: Vec<String> = things
+        .iter()
+        .map(|t| format!("{p}:topicfilter/$aws/things/{t}/shadow/*"))
+        .collect();
+    let arns: Vec<String> = things.iter().map(|t| format!("{p}:thing/{t}")).collect();
+    if let Some(s) = policy["Statement"].as_array_mut() {
+        s.push(json!({"Effect": "Allow", "Action": ["iot:Publish", "iot:Receive"], "Resource": topics}));
+        s.push(json!({"Effect": "Allow", "Action": ["iot:Subscribe"], "Resource": filters}));
+        s.push(json!({"Effect": "Allow", "Action": ["iot:GetThingShadow", "iot:UpdateThingShadow", "iot:DeleteThingShadow"], "Resource": arns}));
+    }
+}
+
 /// The permissive form the installer uses (`conf.core.broadIotPolicy = true`).
 pub fn broad_v2_iot_policy() -> Value {
     json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["iot:Publish", "iot:Subscribe", "iot:Receive", "iot:Connect", "greengrass:*"], "Resource": ["*"]}]})
@@ -155,7 +218,8 @@ pub fn content_version(content: &Value) -> String {
     format!("1.0.{n}")
 }
 
-/// The version of a public component, resolved at deploy time (latest 2.x).
+/// The version of a public component, resolved at deploy time (the latest version of its major in
+/// [`PUBLIC_COMPONENTS`]).
 fn public_version(name: &str) -> String {
     placeholder(&format!("VERSION_{name}"))
 }
@@ -229,6 +293,115 @@ pub fn native_recipe(dir: &Path) -> Result<Option<NativeRecipe>, String> {
     Ok(None)
 }
 
+/// The V1 connectors ggp maps, by the connector name in their ARN
+/// (`…/connectors/<name>/versions/<n>`), to the public component AWS documents as their
+/// replacement (move-from-v1). Other connectors are reported as unsupported.
+pub const CONNECTOR_COMPONENTS: &[(&str, &str)] = &[("CloudWatchMetricsConnector", CLOUDWATCH)];
+
+/// The default topics of `aws.greengrass.Cloudwatch` 3.x (those of the V1 connector too).
+const CLOUDWATCH_INPUT_TOPIC: &str = "cloudwatch/metric/put";
+const CLOUDWATCH_OUTPUT_TOPIC: &str = "cloudwatch/metric/put/status";
+
+/// A V1 connector mapped to the public component that replaces it.
+struct MappedConnector {
+    name: String,
+    component: &'static str,
+    config: serde_json::Map<String, Value>,
+    input_topics: Vec<String>,
+    output_topics: Vec<String>,
+    /// The connector has cloud subscriptions (`fromCloudSubscriptions`/`toCloudSubscriptions`).
+    cloud: bool,
+}
+
+/// `aws.greengrass.Cloudwatch` 3.x configuration from the CloudWatch Metrics connector's
+/// parameters: `PublishInterval`, `PublishRegion` and `MaxMetricsToRetain` keep their names
+/// (numbers in V2); the connector's input/output topic become `InputTopic`/`OutputTopic`.
+/// `MemorySize` and `IsolationMode` have no meaning for the V2 component (a native component, run
+/// outside any container): dropped with a warning, like any parameter the component does not know.
+fn cloudwatch_config(
+    c: &ConnectorConf,
+    warnings: &mut Vec<String>,
+) -> Result<serde_json::Map<String, Value>, String> {
+    let mut config = serde_json::Map::new();
+    let mut dropped = Vec::new();
+    for (k, v) in &c.parameters {
+        match k.as_str() {
+            "PublishInterval" | "MaxMetricsToRetain" => {
+                let n: u64 = v.trim().parse().map_err(|_| {
+                    format!(
+                        "connector {}: parameter {k} = {v:?} is not a whole number",
+                        c.name
+                    )
+                })?;
+                config.insert(k.clone(), json!(n));
+            }
+            "PublishRegion" if !v.is_empty() => {
+                config.insert(k.clone(), json!(v));
+            }
+            "PublishRegion" => {}
+            _ => dropped.push(k.as_str()),
+        }
+    }
+    if !dropped.is_empty() {
+        warnings.push(format!(
+            "connector {}: parameter(s) {} do not apply to {CLOUDWATCH} (a native component, outside any container) and are dropped",
+            c.name,
+            dropped.join(", ")
+        ));
+    }
+    let mut access = serde_json::Map::new();
+    for (key, topics, default, op, n) in [
+        (
+            "InputTopic",
+            &c.input_topics,
+            CLOUDWATCH_INPUT_TOPIC,
+            "aws.greengrass#SubscribeToTopic",
+            1,
+        ),
+        (
+            "OutputTopic",
+            &c.output_topics,
+            CLOUDWATCH_OUTPUT_TOPIC,
+            "aws.greengrass#PublishToTopic",
+            2,
+        ),
+    ] {
+        match topics.as_slice() {
+            [] => {}
+            [t] if !has_wildcard(t) => {
+                config.insert(key.into(), json!(t));
+                if t != default {
+                    // The component's default access control names the default topics only.
+                    access.insert(
+                        format!("{CLOUDWATCH}:pubsub:{n}"),
+                        json!({"policyDescription": format!("{key} of the {} connector", c.name), "operations": [op], "resources": [t]}),
+                    );
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "connector {}: {CLOUDWATCH} takes one {key} without wildcards, the connector lists {topics:?}",
+                    c.name
+                ))
+            }
+        }
+    }
+    if !access.is_empty() {
+        config.insert(
+            "accessControl".into(),
+            json!({"aws.greengrass.ipc.pubsub": access}),
+        );
+    }
+    Ok(config)
+}
+
+/// A short stable id from content, for legacy subscription router entries ggp adds.
+fn route_id(source: &str, subject: &str, target: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("{source}|{subject}|{target}").as_bytes());
+    d.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
 fn has_wildcard(topic: &str) -> bool {
     topic.split('/').any(|l| l == "+" || l == "#")
 }
@@ -249,15 +422,48 @@ pub fn build(
     let thing = v1.iot.thing_name.clone();
 
     let mut unsupported: Vec<String> = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
+    let mut connectors: Vec<MappedConnector> = Vec::new();
     for c in &project.connectors {
         let kind = c
             .connector_arn
             .split('/')
             .nth(2)
             .unwrap_or(&c.connector_arn);
+        let Some(&(_, component)) = CONNECTOR_COMPONENTS.iter().find(|(k, _)| *k == kind) else {
+            unsupported.push(format!(
+                "connector {} ({kind}): Greengrass V2 has no connectors and ggp does not map this one; deploy the AWS-provided component that replaces it",
+                c.name
+            ));
+            continue;
+        };
+        let config = match component {
+            CLOUDWATCH => cloudwatch_config(c, &mut warnings),
+            _ => Ok(serde_json::Map::new()),
+        };
+        match config {
+            Err(e) => unsupported.push(e),
+            Ok(config) => connectors.push(MappedConnector {
+                name: c.name.clone(),
+                component,
+                config,
+                input_topics: c.input_topics.clone(),
+                output_topics: c.output_topics.clone(),
+                cloud: !c.from_cloud_subscriptions.is_empty()
+                    || !c.to_cloud_subscriptions.is_empty(),
+            }),
+        }
+    }
+    if connectors.len()
+        != connectors
+            .iter()
+            .map(|m| m.component)
+            .collect::<BTreeSet<_>>()
+            .len()
+    {
         unsupported.push(format!(
-            "connector {} ({kind}): Greengrass V2 has no connectors and ggp does not map it; deploy the AWS-provided component that replaces it",
-            c.name
+            "connectors {}: more than one connector maps to the same component, which a deployment holds once",
+            connectors.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
         ));
     }
     for r in &d.functions {
@@ -286,9 +492,6 @@ pub fn build(
         if !f.local_s3_resources.is_empty() || !f.local_sage_maker_resources.is_empty() {
             unsupported.push(format!("function {name}: machine-learning resources (localS3Resources, localSageMakerResources) have no V2 equivalent for Lambda components"));
         }
-        if !f.connected_shadows.is_empty() {
-            unsupported.push(format!("function {name}: connectedShadows (the V1 local shadow service) is not mapped to aws.greengrass.ShadowManager by ggp"));
-        }
     }
 
     let lambda_arn = |f: &FunctionConf| {
@@ -315,10 +518,13 @@ pub fn build(
     let endpoint = |s: &str| -> Option<String> {
         match s {
             "cloud" => Some("cloud".into()),
+            // The V1 local shadow service: ShadowManager, reached through the router.
+            "GGShadowService" => Some(format!("component:{SHADOW_MANAGER}")),
             _ => alias_to_component.get(s).map(|c| format!("component:{c}")),
         }
     };
-    // Out of a function: the legacy subscription router (V1 Core SDK publish()).
+    // Out of a function, and between a function and the shadow service: the legacy subscription
+    // router (V1 Core SDK publish() and shadow calls).
     let mut router: BTreeMap<String, Value> = BTreeMap::new();
     for s in &subs {
         let (src, subject, dst) = (
@@ -326,7 +532,7 @@ pub fn build(
             s["Subject"].as_str().unwrap_or(""),
             s["Target"].as_str().unwrap_or(""),
         );
-        if src == "cloud" || src == "GGShadowService" || dst == "GGShadowService" {
+        if src == "cloud" {
             continue;
         }
         if let (Some(a), Some(b)) = (endpoint(src), endpoint(dst)) {
@@ -335,6 +541,53 @@ pub fn build(
                 id.clone(),
                 json!({"id": id, "source": a, "subject": subject, "target": b}),
             );
+        }
+    }
+
+    // Functions → a mapped connector's input topics: router routes to its component. Its output
+    // topics → the input topics of functions: event sources of those functions.
+    let mut connector_sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for m in &connectors {
+        let target = format!("component:{}", m.component);
+        let mut local = false;
+        for f in &project.functions {
+            let component = &alias_to_component[&format!("{}:{}", lambda_arn(f), f.alias_name)];
+            let source = format!("component:{component}");
+            for o in &f.output_topics {
+                for i in &m.input_topics {
+                    if let Some(subject) = crate::topics::intersect(o, i) {
+                        local = true;
+                        let id = sanitize_id(&route_id(&source, &subject, &target));
+                        router.insert(
+                            id.clone(),
+                            json!({"id": id, "source": source, "subject": subject, "target": target}),
+                        );
+                    }
+                }
+            }
+            for i in &f.input_topics {
+                for o in &m.output_topics {
+                    if let Some(subject) = crate::topics::intersect(o, i) {
+                        local = true;
+                        connector_sources
+                            .entry(f.function_name.clone())
+                            .or_default()
+                            .push(subject);
+                    }
+                }
+            }
+        }
+        if m.cloud && !local {
+            warnings.push(format!(
+                "connector {}: {} reads and writes its topics on AWS IoT Core (PubSubToIoTCore): the core's IoT policy must allow them",
+                m.name, m.component
+            ));
+        }
+        if m.cloud && local {
+            unsupported.push(format!(
+                "connector {}: it has both cloud subscriptions and local ones with functions; {} reads and writes either local or AWS IoT Core topics (PubSubToIoTCore), not both",
+                m.name, m.component
+            ));
         }
     }
 
@@ -393,6 +646,20 @@ pub fn build(
                 _ => event_sources.push(json!({"topic": subject, "type": "PUB_SUB"})),
             }
         }
+        for subject in connector_sources
+            .get(&f.function_name)
+            .into_iter()
+            .flatten()
+        {
+            if has_wildcard(subject) {
+                unsupported.push(format!(
+                    "function {}: local input topic {subject} (from a connector) has wildcards, which V2 PUB_SUB event sources do not allow",
+                    f.function_name
+                ));
+            } else {
+                event_sources.push(json!({"topic": subject, "type": "PUB_SUB"}));
+            }
+        }
         let mut seen = BTreeSet::new();
         event_sources.retain(|e| seen.insert(e.to_string()));
         let mut params = json!({
@@ -424,16 +691,13 @@ pub fn build(
             .values()
             .any(|r| r["source"] == json!(format!("component:{component}")))
         {
-            deps.insert(
-                LEGACY_ROUTER.into(),
-                json!({"versionRequirement": ">=2.0.0 <3.0.0", "dependencyType": "HARD"}),
-            );
+            deps.insert(LEGACY_ROUTER.into(), hard_dependency(LEGACY_ROUTER));
+        }
+        if !f.connected_shadows.is_empty() {
+            deps.insert(SHADOW_MANAGER.into(), hard_dependency(SHADOW_MANAGER));
         }
         if !f.local_secrets_manager_resources.is_empty() {
-            deps.insert(
-                SECRET_MANAGER.into(),
-                json!({"versionRequirement": ">=2.0.0 <3.0.0", "dependencyType": "HARD"}),
-            );
+            deps.insert(SECRET_MANAGER.into(), hard_dependency(SECRET_MANAGER));
             for s in &f.local_secrets_manager_resources {
                 secrets.insert(if s.starts_with("arn:") {
                     s.clone()
@@ -497,6 +761,50 @@ pub fn build(
         deploy_components.insert(
             LEGACY_ROUTER.into(),
             public_entry(LEGACY_ROUTER, json!({"subscriptions": router})),
+        );
+    }
+    // The V1 local shadow service → ShadowManager, syncing the classic shadow of every connected
+    // thing with the cloud both ways (the core's own shadow only if the core syncs it in V1).
+    let mut shadow_things: Vec<&str> = Vec::new();
+    for t in project.functions.iter().flat_map(|f| &f.connected_shadows) {
+        if !shadow_things.contains(&t.as_str()) {
+            shadow_things.push(t);
+        }
+    }
+    let other_shadow_things: Vec<&str> = shadow_things
+        .iter()
+        .copied()
+        .filter(|t| *t != thing)
+        .collect();
+    if !shadow_things.is_empty() {
+        let mut sync = serde_json::Map::new();
+        if shadow_things.contains(&thing.as_str()) {
+            sync.insert(
+                "coreThing".into(),
+                json!({"classic": d.sync_shadow, "namedShadows": []}),
+            );
+        }
+        let docs: Vec<Value> = other_shadow_things
+            .iter()
+            .map(|t| json!({"thingName": t, "classic": true, "namedShadows": []}))
+            .collect();
+        if !docs.is_empty() {
+            sync.insert("shadowDocuments".into(), Value::Array(docs));
+        }
+        sync.insert("direction".into(), json!("betweenDeviceAndCloud"));
+        deploy_components.insert(
+            SHADOW_MANAGER.into(),
+            public_entry(SHADOW_MANAGER, json!({"synchronize": sync})),
+        );
+    }
+    for m in &connectors {
+        let mut config = m.config.clone();
+        if m.cloud {
+            config.insert("PubSubToIoTCore".into(), json!("true"));
+        }
+        deploy_components.insert(
+            m.component.into(),
+            public_entry(m.component, Value::Object(config)),
         );
     }
     if !secrets.is_empty() {
@@ -572,14 +880,20 @@ pub fn build(
         .cloned()
         .collect();
     let lambda_role = v1.iam.lambda_role.clone().filter(|_| !lambda.is_empty());
+    let mut shadow_policy_note = !other_shadow_things.is_empty();
     let (policy_name, policy_managed, policy_document) = match &opts.core_policy_name {
         Some(n) => (n.clone(), false, None),
         None => {
             let doc = d.core_role.iot_policy.clone().unwrap_or_else(|| {
                 if d.broad_iot_policy {
+                    shadow_policy_note = false;
                     broad_v2_iot_policy()
                 } else {
-                    minimal_v2_iot_policy(&region, &account, &thing, &v1.iot.role_alias)
+                    shadow_policy_note = false;
+                    let mut p =
+                        minimal_v2_iot_policy(&region, &account, &thing, &v1.iot.role_alias);
+                    add_shadow_things(&mut p, &region, &account, &other_shadow_things);
+                    p
                 }
             });
             (format!("{thing}_Policy"), true, Some(doc))
@@ -603,12 +917,19 @@ pub fn build(
         .filter(|a| !recipes.contains_key(&a.function))
         .cloned()
         .collect();
-    let mut warnings: Vec<String> = v1
-        .warnings
-        .iter()
-        .filter(|w| !w.contains("allowFunctionsToRunAsRoot"))
-        .cloned()
-        .collect();
+    warnings.splice(
+        0..0,
+        v1.warnings
+            .iter()
+            .filter(|w| !w.contains("allowFunctionsToRunAsRoot"))
+            .cloned(),
+    );
+    if shadow_policy_note {
+        warnings.push(format!(
+            "ShadowManager syncs the shadows of {} over the core's connection: the core's IoT policy (not ggp's) must allow their $aws/things/<thing>/shadow/* topics",
+            other_shadow_things.join(", ")
+        ));
+    }
     if !run_with.is_empty() {
         warnings.push("a function sets uid/gid: its component runs with runWith.posixUser (root needs runWithDefault and the nucleus's permission)".into());
     }
@@ -842,6 +1163,117 @@ mod tests {
         assert!(s.contains("arn:aws:iot:eu-west-1:123456789012:rolealias/alias-x"));
         assert!(s.contains("greengrass:ListThingGroupsForCoreDevice"));
         assert!(!s.contains("\"iot:*\""));
+    }
+
+    fn connector(parameters: &[(&str, &str)], input: &[&str], output: &[&str]) -> ConnectorConf {
+        ConnectorConf {
+            name: "cw".into(),
+            connector_arn:
+                "arn:aws:greengrass:eu-west-1::/connectors/CloudWatchMetricsConnector/versions/4"
+                    .into(),
+            id: "cw".into(),
+            parameters: parameters
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            from_cloud_subscriptions: vec![],
+            to_cloud_subscriptions: vec![],
+            output_topics: output.iter().map(|t| t.to_string()).collect(),
+            input_topics: input.iter().map(|t| t.to_string()).collect(),
+            core_role_iam_managed_policies: vec![],
+            core_role_iam_policy: None,
+            service_role_iam_managed_policies: vec![],
+            service_role_iam_policy: None,
+        }
+    }
+
+    #[test]
+    fn cloudwatch_connector_parameters_map_to_the_component_configuration() {
+        let mut warnings = Vec::new();
+        let c = connector(
+            &[
+                ("PublishInterval", "10"),
+                ("PublishRegion", "eu-west-1"),
+                ("MaxMetricsToRetain", "5000"),
+                ("MemorySize", "65535"),
+                ("IsolationMode", "GreengrassContainer"),
+            ],
+            &["cloudwatch/metric/put"],
+            &[],
+        );
+        let config = cloudwatch_config(&c, &mut warnings).unwrap();
+        assert_eq!(
+            Value::Object(config),
+            json!({"PublishInterval": 10, "PublishRegion": "eu-west-1", "MaxMetricsToRetain": 5000, "InputTopic": "cloudwatch/metric/put"})
+        );
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].contains("IsolationMode, MemorySize"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn cloudwatch_connector_other_topics_get_access_and_bad_values_fail() {
+        let mut warnings = Vec::new();
+        let c = connector(&[], &["metrics/in"], &["metrics/out"]);
+        let config = Value::Object(cloudwatch_config(&c, &mut warnings).unwrap());
+        assert_eq!(config["InputTopic"], "metrics/in");
+        assert_eq!(config["OutputTopic"], "metrics/out");
+        let acl = &config["accessControl"]["aws.greengrass.ipc.pubsub"];
+        assert_eq!(
+            acl["aws.greengrass.Cloudwatch:pubsub:1"]["resources"],
+            json!(["metrics/in"])
+        );
+        assert_eq!(
+            acl["aws.greengrass.Cloudwatch:pubsub:2"]["operations"],
+            json!(["aws.greengrass#PublishToTopic"])
+        );
+        assert!(warnings.is_empty());
+        let e = cloudwatch_config(
+            &connector(&[("PublishInterval", "ten")], &[], &[]),
+            &mut warnings,
+        )
+        .unwrap_err();
+        assert!(e.contains("PublishInterval"), "{e}");
+        let e = cloudwatch_config(&connector(&[], &["a/#"], &[]), &mut warnings).unwrap_err();
+        assert!(e.contains("InputTopic"), "{e}");
+    }
+
+    #[test]
+    fn public_components_have_a_major_and_dependencies_follow_it() {
+        for name in [
+            LOG_MANAGER,
+            SECRET_MANAGER,
+            LEGACY_ROUTER,
+            SHADOW_MANAGER,
+            CLOUDWATCH,
+        ] {
+            assert!(public_major(name).is_some(), "{name}");
+        }
+        for (_, component) in CONNECTOR_COMPONENTS {
+            assert!(public_major(component).is_some(), "{component}");
+        }
+        assert_eq!(
+            hard_dependency(CLOUDWATCH),
+            json!({"versionRequirement": ">=3.0.0 <4.0.0", "dependencyType": "HARD"})
+        );
+        assert_eq!(
+            hard_dependency(SHADOW_MANAGER)["versionRequirement"],
+            ">=2.0.0 <3.0.0"
+        );
+    }
+
+    #[test]
+    fn shadow_things_are_added_to_the_minimal_policy() {
+        let mut p = minimal_v2_iot_policy("eu-west-1", "123456789012", "g_Core", "alias-x");
+        add_shadow_things(&mut p, "eu-west-1", "123456789012", &["pump"]);
+        let s = p.to_string();
+        assert!(s.contains("arn:aws:iot:eu-west-1:123456789012:topic/$aws/things/pump/shadow/*"));
+        assert!(
+            s.contains("arn:aws:iot:eu-west-1:123456789012:topicfilter/$aws/things/pump/shadow/*")
+        );
+        assert!(s.contains("arn:aws:iot:eu-west-1:123456789012:thing/pump\""));
     }
 
     #[test]
