@@ -251,7 +251,7 @@ pub struct BuildArgs {
     pub jobs: Option<usize>,
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct BundleArgs {
     /// The Greengrass group name (provisioned before: its certificate and key are read from .ggp/<group>/).
     #[arg(short = 'g', long = "group-name", value_name = "GROUP")]
@@ -280,12 +280,16 @@ pub struct BundleArgs {
     /// Key prefix in --s3-bucket (`/` for the bucket root).
     #[arg(long, value_name = "DIR", requires = "s3_bucket")]
     pub s3_directory: Option<String>,
-    /// Greengrass generation of the bundle: v1 or v2 (default: conf.target of -d, else v1).
+    /// Greengrass generation of the bundle: v1 or v2 (default: conf.target of -d, else what the
+    /// group's state says).
     #[arg(long, value_name = "v1|v2")]
     pub target: Option<Target>,
     /// Where the outputs go (default: build/ in the project).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Where the group's state is kept (default: <project>/.ggp/<GROUP>).
+    #[arg(long, value_name = "DIR", env = "GGP_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
     #[command(flatten)]
     pub options: BundleOptions,
 }
@@ -298,6 +302,9 @@ pub struct DestroyArgs {
     /// Where the group's state is kept (default: <project>/.ggp/<GROUP>); removed at the end.
     #[arg(long, value_name = "DIR", env = "GGP_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Greengrass generation of the group: v1 or v2 (default: what the state says, else v2).
+    #[arg(long, value_name = "v1|v2")]
+    pub target: Option<Target>,
 }
 
 #[cfg(test)]

@@ -139,10 +139,11 @@ fn bundle_v2_cmd(
     d: &DeployArgs,
     env: &BTreeMap<String, String>,
     paths: &ProjectPaths,
-    group: &str,
+    state_dir: &std::path::Path,
     epoch: u64,
 ) -> Result<()> {
     use ggp::bundle::{core_software, stored, BundleError};
+    let group = d.group.as_deref().unwrap_or_default();
     use ggp::v2::bundle as v2;
     let o = &d.bundle_options;
     const ZIP: &str = "greengrass-nucleus-latest.zip";
@@ -160,7 +161,7 @@ fn bundle_v2_cmd(
         }
     };
     let nucleus_zip = v2::read_nucleus_zip(&zip, o.core_software_sha256.as_deref())?;
-    let state = stored::load(&paths.root, group)?;
+    let state = stored::load_dir(state_dir, group)?;
     let private_key = state.private_key_pem.clone().ok_or_else(|| {
         Error::Usage("the V2 bundle carries the core's private key, and this group's certificate came from a CSR or --certificate-arn".into())
     })?;
@@ -177,6 +178,27 @@ fn bundle_v2_cmd(
             Ok((name.unwrap_or_default(), data))
         })
         .collect::<Result<Vec<_>>>()?;
+    // The FileSystem loggers of the deployment become the nucleus's logging configuration.
+    let nucleus_logging = match &d.deployment {
+        Some(dep) => {
+            let source = DeploymentSource::from_arg(dep, paths);
+            let injected = Injected::offline(group, Some(state.region.clone()));
+            let project = load_project(paths, &source, &injected, env)?;
+            let opts = PlanOptions {
+                archs: Vec::new(),
+                target: Target::V2,
+                certificate: CertificateSource::StoredOrNew,
+                core_role_name: None,
+                core_policy_name: None,
+                service_role_exists: false,
+                build_dir: PathBuf::from("build"),
+            };
+            ggp::v2::build(&project, &injected, &opts)
+                .map_err(|e| Error::Other(e.to_string()))?
+                .nucleus_logging
+        }
+        None => None,
+    };
     let aws = block_on(ggp::aws::connect(&aws_options(g), env))??;
     let (iot_data_endpoint, iot_cred_endpoint) = block_on(stored::endpoints(&aws.iot()))??;
     let out_dir = match &args.out {
@@ -193,7 +215,7 @@ fn bundle_v2_cmd(
         certificate_pem: state.certificate_pem,
         private_key,
         nucleus_zip,
-        nucleus_logging: None,
+        nucleus_logging,
         debs,
         mtime: epoch,
     };
@@ -219,20 +241,16 @@ fn bundle_cmd(
         .group
         .clone()
         .ok_or_else(|| Error::Usage("bundle needs -g GROUP".into()))?;
-    let archs = d.arch.clone().map(|a| a.0).ok_or_else(|| {
-        Error::Usage("bundle needs -a ARCH[,ARCH...] (X86_64, ARM32, ARM64)".into())
-    })?;
-    if d.script && archs.len() > 1 {
-        return Err(Error::Usage(
-            "--script writes one gg.<group>.sh (GGP's name): give one -a".into(),
-        ));
-    }
     let epoch = match env.get("SOURCE_DATE_EPOCH").filter(|v| !v.is_empty()) {
         Some(v) => v.parse().map_err(|_| {
             Error::Usage(format!("SOURCE_DATE_EPOCH={v} is not a number of seconds"))
         })?,
         None => 0,
     };
+    let state_dir = d
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| ggp::provision::state::StateStore::default_dir(&paths.root, &group));
     let project_target = match &d.deployment {
         Some(dep) => {
             let source = DeploymentSource::from_arg(dep, &paths);
@@ -243,8 +261,26 @@ fn bundle_cmd(
         }
         None => None,
     };
-    if d.target.or(project_target) == Some(Target::V2) {
-        return bundle_v2_cmd(g, args, d, env, &paths, &group, epoch);
+    // Without --target or conf.target: what the group was deployed as (a V2 state names its
+    // thing group).
+    let target = match d.target.or(project_target) {
+        Some(t) => t,
+        None => match stored::load_dir(&state_dir, &group) {
+            Ok(s) if s.thing_group_arn.is_some() => Target::V2,
+            _ => Target::V1,
+        },
+    };
+    if target == Target::V2 {
+        // The nucleus zip is the same for every architecture: -a is not needed.
+        return bundle_v2_cmd(g, args, d, env, &paths, &state_dir, epoch);
+    }
+    let archs = d.arch.clone().map(|a| a.0).ok_or_else(|| {
+        Error::Usage("bundle needs -a ARCH[,ARCH...] (X86_64, ARM32, ARM64)".into())
+    })?;
+    if d.script && archs.len() > 1 {
+        return Err(Error::Usage(
+            "--script writes one gg.<group>.sh (GGP's name): give one -a".into(),
+        ));
     }
     let core: Vec<_> = archs
         .iter()
@@ -259,7 +295,7 @@ fn bundle_cmd(
             )
         })
         .collect::<Result<_, _>>()?;
-    let state = stored::load(&paths.root, &group)?;
+    let state = stored::load_dir(&state_dir, &group)?;
     let (runtimes, allow_root) = match &d.deployment {
         Some(dep) => {
             let source = DeploymentSource::from_arg(dep, &paths);
@@ -404,6 +440,7 @@ fn run(cli: Cli, env: &BTreeMap<String, String>) -> Result<()> {
                 mqtt_port: args.mqtt_port,
                 no_systemd: args.no_systemd,
                 target: args.target,
+                state_dir: args.state_dir.clone(),
                 bundle_options: args.options.clone(),
                 ..Default::default()
             };
@@ -471,16 +508,6 @@ fn plan_cmd(
         service_role_exists: args.service_role_exists,
         build_dir: PathBuf::from("build"),
     };
-    if target == Target::V2 {
-        let plan =
-            ggp::v2::build(&project, &injected, &opts).map_err(|e| Error::Other(e.to_string()))?;
-        let text = if g.json {
-            serde_json::to_string_pretty(&plan).map_err(|e| Error::Other(e.to_string()))? + "\n"
-        } else {
-            plan.render_text()
-        };
-        return print_stdout(text.as_bytes());
-    }
     if !args.offline {
         let state_dir = args
             .state_dir
@@ -493,10 +520,24 @@ fn plan_cmd(
             opts: &opts,
             state_dir,
         };
-        if let Some(text) = online_plan(g, env, &online)? {
+        let text = match target {
+            Target::V1 => online_plan(g, env, &online)?,
+            Target::V2 => online_plan_v2(g, env, &online)?,
+        };
+        if let Some(text) = text {
             print_stdout(text.as_bytes())?;
             return Ok(());
         }
+    }
+    if target == Target::V2 {
+        let plan =
+            ggp::v2::build(&project, &injected, &opts).map_err(|e| Error::Other(e.to_string()))?;
+        let text = if g.json {
+            serde_json::to_string_pretty(&plan).map_err(|e| Error::Other(e.to_string()))? + "\n"
+        } else {
+            plan.render_text()
+        };
+        return print_stdout(text.as_bytes());
     }
     let started = std::time::Instant::now();
     let plan = plan::build(&project, &injected, &opts).map_err(|e| Error::Other(e.to_string()))?;
@@ -569,18 +610,10 @@ fn online_plan(
     env: &BTreeMap<String, String>,
     p: &OnlinePlan,
 ) -> Result<Option<String>> {
-    use ggp::provision::{self, DeployOptions, Package};
+    use ggp::provision::{self, DeployOptions};
     block_on(async {
-        // Without credentials (or a region) the plan is the offline one; a profile or endpoint
-        // named on the command line makes a failure here an error instead.
-        let explicit = g.profile.is_some() || g.endpoint_url.is_some();
-        let aws = match ggp::aws::connect(&aws_options(g), env).await {
-            Ok(a) => a,
-            Err(e) if !explicit => {
-                tracing::info!("offline plan (no AWS credentials or region: {e})");
-                return Ok(None);
-            }
-            Err(e) => return Err(e.into()),
+        let Some(aws) = connect_for_plan(g, env).await? else {
+            return Ok(None);
         };
         let cloud = cloud_of(&aws).await?;
         let group = provision::find_group(&cloud, p.group).await?;
@@ -594,21 +627,81 @@ fn online_plan(
         let plan =
             plan::build(&project, &injected, p.opts).map_err(|e| Error::Other(e.to_string()))?;
         // Code is compared when a package was built already (`ggp build`); never built here.
-        let packages: Vec<Package> = plan
-            .artifacts
-            .iter()
-            .filter_map(|a| {
-                let path = p.paths.root.join(&a.package);
-                path.is_file()
-                    .then(|| Package::from_file(&a.function, &path).ok())
-                    .flatten()
-            })
-            .collect();
+        let packages = built_packages(p.paths, &plan.artifacts);
         let opts = DeployOptions::new(p.state_dir.clone());
         let report = provision::diff(&cloud, group.as_ref(), &plan, &packages, &opts).await?;
         for w in &project.warnings {
             tracing::warn!("{w}");
         }
+        let text = if g.json {
+            let v = serde_json::json!({"plan": plan, "changes": report});
+            serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))? + "\n"
+        } else {
+            format!("{}\n{}", plan.render_text(), report.render_text())
+        };
+        Ok(Some(text))
+    })?
+}
+
+/// Connects for an online plan; `None` (an offline plan follows) when there are no credentials or
+/// no region and no profile or endpoint was named on the command line.
+async fn connect_for_plan(
+    g: &GlobalArgs,
+    env: &BTreeMap<String, String>,
+) -> Result<Option<ggp::aws::Aws>> {
+    let explicit = g.profile.is_some() || g.endpoint_url.is_some();
+    match ggp::aws::connect(&aws_options(g), env).await {
+        Ok(a) => Ok(Some(a)),
+        Err(e) if !explicit => {
+            tracing::info!("offline plan (no AWS credentials or region: {e})");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The packages `ggp build` already made for the plan's artifacts (never built by a plan).
+fn built_packages(
+    paths: &ProjectPaths,
+    artifacts: &[ggp::plan::ArtifactPlan],
+) -> Vec<ggp::provision::Package> {
+    artifacts
+        .iter()
+        .filter_map(|a| {
+            let path = paths.root.join(&a.package);
+            path.is_file()
+                .then(|| ggp::provision::Package::from_file(&a.function, &path).ok())
+                .flatten()
+        })
+        .collect()
+}
+
+/// `ggp plan --target v2` against the account: the V2 plan with real values and what a deploy
+/// would change.
+fn online_plan_v2(
+    g: &GlobalArgs,
+    env: &BTreeMap<String, String>,
+    p: &OnlinePlan,
+) -> Result<Option<String>> {
+    use ggp::provision::{self, DeployOptions};
+    block_on(async {
+        let Some(aws) = connect_for_plan(g, env).await? else {
+            return Ok(None);
+        };
+        let cloud = cloud_of(&aws).await?;
+        let group = provision::find_thing_group(&cloud, p.group).await?;
+        let injected = Injected {
+            group_name: p.group.to_string(),
+            account_id: Some(cloud.account.clone()),
+            region: Some(cloud.region.clone()),
+            group_id: group.as_ref().map(|g| g.id.clone()),
+        };
+        let project = load_project(p.paths, p.source, &injected, env)?;
+        let plan =
+            ggp::v2::build(&project, &injected, p.opts).map_err(|e| Error::Other(e.to_string()))?;
+        let packages = built_packages(p.paths, &plan.artifacts);
+        let opts = DeployOptions::new(p.state_dir.clone());
+        let report = provision::diff_v2(&cloud, group.as_ref(), &plan, &packages, &opts).await?;
         let text = if g.json {
             let v = serde_json::json!({"plan": plan, "changes": report});
             serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))? + "\n"
@@ -656,9 +749,6 @@ fn deploy_cmd(g: &GlobalArgs, d: &DeployArgs, env: &BTreeMap<String, String>) ->
     let offline = Injected::offline(&group, offline_region(g, env));
     let project = load_project(&paths, &source, &offline, env)?;
     let target = d.target.or(project.deployment.target).unwrap_or(Target::V2);
-    if target == Target::V2 {
-        return Err(Error::NotImplemented("deploy --target v2"));
-    }
     let arch = match d.arch.as_ref().map(|a| a.0.as_slice()) {
         None | Some([]) => {
             if !project.functions.is_empty() {
@@ -667,9 +757,14 @@ fn deploy_cmd(g: &GlobalArgs, d: &DeployArgs, env: &BTreeMap<String, String>) ->
             ggp::arch::Arch::X86_64
         }
         Some([a]) => *a,
-        Some(_) => {
+        Some(_) if target == Target::V1 => {
             return Err(Error::Usage(
                 "a Greengrass V1 group has one core: give one architecture with -a".into(),
+            ))
+        }
+        Some(_) => {
+            return Err(Error::Usage(
+                "a deploy builds the Lambda functions for one architecture: give one -a".into(),
             ))
         }
     };
@@ -721,6 +816,41 @@ fn deploy_cmd(g: &GlobalArgs, d: &DeployArgs, env: &BTreeMap<String, String>) ->
     };
     let packages = Package::from_artifacts(&paths.root, &artifacts, arch);
 
+    if target == Target::V2 {
+        let report = block_on(async {
+            let cloud = cloud_of(&ggp::aws::connect(&aws_options(g), env).await?).await?;
+            let thing_group = provision::ensure_thing_group(&cloud, &group, &opts).await?;
+            // Loaded again with the real account and region; GROUP_ID is the thing group's id.
+            let injected = Injected {
+                group_name: group.clone(),
+                account_id: Some(cloud.account.clone()),
+                region: Some(cloud.region.clone()),
+                group_id: Some(thing_group.id.clone()),
+            };
+            let project = load_project(&paths, &source, &injected, env)?;
+            let plan = ggp::v2::build(&project, &injected, &plan_opts)
+                .map_err(|e| Error::Other(e.to_string()))?;
+            Ok::<_, Error>(
+                provision::deploy_v2(&cloud, &thing_group, &plan, &packages, &opts).await?,
+            )
+        })??;
+        print_report(g, &report, || report.render_text())?;
+        report.result()?;
+        if d.script || d.oem || d.bundle {
+            let args = BundleArgs {
+                group: Some(group),
+                deployment: Some(deployment),
+                target: Some(Target::V2),
+                options: d.bundle_options.clone(),
+                ..Default::default()
+            };
+            let mut bd = d.clone();
+            bd.bundle = true;
+            bd.target = Some(Target::V2);
+            bundle_cmd(g, &args, &bd, env)?;
+        }
+        return Ok(());
+    }
     let report = block_on(async {
         let cloud = cloud_of(&ggp::aws::connect(&aws_options(g), env).await?).await?;
         let group_info = provision::ensure_group(&cloud, &group, &opts).await?;
@@ -752,7 +882,8 @@ fn deploy_cmd(g: &GlobalArgs, d: &DeployArgs, env: &BTreeMap<String, String>) ->
             s3_bucket: d.s3_bucket.clone(),
             s3_directory: d.s3_directory.clone(),
             out: None,
-            target: d.target,
+            target: Some(Target::V1),
+            state_dir: d.state_dir.clone(),
             options: d.bundle_options.clone(),
         };
         let mut bd = d.clone();
@@ -775,11 +906,25 @@ fn destroy_cmd(
         .state_dir
         .clone()
         .unwrap_or_else(|| StateStore::default_dir(&paths.root, &args.group));
+    // A V2 group's state names its thing group; without a state, V2 (the service that exists).
+    let target = match args.target {
+        Some(t) => t,
+        None => {
+            let state = StateStore::new(&state_dir).load(&args.group)?;
+            if state.group_id.is_some() && state.thing_group_arn.is_none() {
+                Target::V1
+            } else {
+                Target::V2
+            }
+        }
+    };
     let report = block_on(async {
         let cloud = cloud_of(&ggp::aws::connect(&aws_options(g), env).await?).await?;
-        Ok::<_, Error>(
-            provision::destroy(&cloud, &args.group, &DestroyOptions::new(state_dir)).await?,
-        )
+        let opts = DestroyOptions::new(state_dir);
+        Ok::<_, Error>(match target {
+            Target::V1 => provision::destroy(&cloud, &args.group, &opts).await?,
+            Target::V2 => provision::destroy_v2(&cloud, &args.group, &opts).await?,
+        })
     })??;
     print_report(g, &report, || report.render_text())
 }

@@ -23,15 +23,22 @@ pub struct Stored {
     pub private_key_pem: Option<Secret>,
     pub group_id: Option<String>,
     pub role_alias: Option<String>,
+    /// Greengrass V2: the thing group the core is deployed through.
+    pub thing_group_arn: Option<String>,
 }
 
 fn missing(path: &Path, what: &str) -> BundleError {
     BundleError::State(format!("{}: {what}", path.display()))
 }
 
-/// Reads the state of `group` under `project_root`.
+/// Reads the state of `group` under `project_root` (its default place, `.ggp/<group>`).
 pub fn load(project_root: &Path, group: &str) -> Result<Stored, BundleError> {
-    let store = StateStore::new(StateStore::default_dir(project_root, group));
+    load_dir(&StateStore::default_dir(project_root, group), group)
+}
+
+/// Reads the state of `group` kept in `dir` (`--state-dir`).
+pub fn load_dir(dir: &Path, group: &str) -> Result<Stored, BundleError> {
+    let store = StateStore::new(dir);
     if !store.state_path().is_file() {
         return Err(missing(
             &store.state_path(),
@@ -73,6 +80,7 @@ pub fn load(project_root: &Path, group: &str) -> Result<Stored, BundleError> {
         private_key_pem,
         group_id: state.group_id,
         role_alias: state.role_alias,
+        thing_group_arn: state.thing_group_arn,
     })
 }
 

@@ -138,6 +138,7 @@ pub struct Clients {
     pub lambda: aws_sdk_lambda::Client,
     pub s3: aws_sdk_s3::Client,
     pub greengrass: aws_sdk_greengrass::Client,
+    pub greengrassv2: aws_sdk_greengrassv2::Client,
     recorder: CallRecorder,
 }
 
@@ -170,6 +171,7 @@ impl Clients {
             lambda: client!(aws_sdk_lambda),
             s3,
             greengrass: client!(aws_sdk_greengrass),
+            greengrassv2: client!(aws_sdk_greengrassv2),
             recorder,
         }
     }

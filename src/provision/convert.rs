@@ -10,22 +10,22 @@ use serde_json::{Map, Value};
 
 use super::error::ProvisionError;
 
-type R<T> = Result<T, ProvisionError>;
+pub(super) type R<T> = Result<T, ProvisionError>;
 
-fn bad(path: &str, what: &str) -> ProvisionError {
+pub(super) fn bad(path: &str, what: &str) -> ProvisionError {
     ProvisionError::Input(format!(
         "internal: the plan's definition has {what} at {path}"
     ))
 }
 
 /// An object whose keys are checked against `known`.
-struct Obj<'a> {
+pub(super) struct Obj<'a> {
     path: String,
     map: &'a Map<String, Value>,
 }
 
 impl<'a> Obj<'a> {
-    fn new(path: &str, v: &'a Value, known: &[&str]) -> R<Obj<'a>> {
+    pub(super) fn new(path: &str, v: &'a Value, known: &[&str]) -> R<Obj<'a>> {
         let map = v
             .as_object()
             .ok_or_else(|| bad(path, "a value that is not an object"))?;
@@ -38,15 +38,15 @@ impl<'a> Obj<'a> {
         })
     }
 
-    fn at(&self, k: &str) -> String {
+    pub(super) fn at(&self, k: &str) -> String {
         format!("{}.{k}", self.path)
     }
 
-    fn get(&self, k: &str) -> Option<&'a Value> {
+    pub(super) fn get(&self, k: &str) -> Option<&'a Value> {
         self.map.get(k).filter(|v| !v.is_null())
     }
 
-    fn str(&self, k: &str) -> R<Option<String>> {
+    pub(super) fn str(&self, k: &str) -> R<Option<String>> {
         match self.get(k) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -54,11 +54,11 @@ impl<'a> Obj<'a> {
         }
     }
 
-    fn req_str(&self, k: &str) -> R<String> {
+    pub(super) fn req_str(&self, k: &str) -> R<String> {
         self.str(k)?.ok_or_else(|| bad(&self.at(k), "no value"))
     }
 
-    fn bool(&self, k: &str) -> R<Option<bool>> {
+    pub(super) fn bool(&self, k: &str) -> R<Option<bool>> {
         match self.get(k) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -66,7 +66,7 @@ impl<'a> Obj<'a> {
         }
     }
 
-    fn int(&self, k: &str) -> R<Option<i32>> {
+    pub(super) fn int(&self, k: &str) -> R<Option<i32>> {
         match self.get(k) {
             None => Ok(None),
             Some(v) => v
@@ -77,7 +77,7 @@ impl<'a> Obj<'a> {
         }
     }
 
-    fn list(&self, k: &str) -> R<&'a [Value]> {
+    pub(super) fn list(&self, k: &str) -> R<&'a [Value]> {
         match self.get(k) {
             None => Ok(&[]),
             Some(Value::Array(a)) => Ok(a),
@@ -85,7 +85,7 @@ impl<'a> Obj<'a> {
         }
     }
 
-    fn string_map(&self, k: &str) -> R<Option<HashMap<String, String>>> {
+    pub(super) fn string_map(&self, k: &str) -> R<Option<HashMap<String, String>>> {
         match self.get(k) {
             None => Ok(None),
             Some(Value::Object(m)) => m

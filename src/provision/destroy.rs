@@ -102,6 +102,11 @@ pub async fn destroy(
         )));
     }
     let mut core_role = ctx.state(|s| s.roles.get("core").map(|r| r.arn.clone()));
+    if ctx.state(|s| s.thing_group_arn.is_some()) {
+        return Err(ProvisionError::Input(format!(
+            "group {group} was deployed as Greengrass V2 (a thing group): destroy it with --target v2"
+        )));
+    }
     if let Some(g) = mine.first() {
         if let Some(r) = destroy_group(&ctx, g, opts).await? {
             core_role.get_or_insert(r);
@@ -115,7 +120,8 @@ pub async fn destroy(
     };
     let (_, lambda_roles, _) =
         tokio::try_join!(definitions, destroy_functions(&ctx), destroy_iot(&ctx))?;
-    destroy_roles(&ctx, &others, core_role, lambda_roles).await?;
+    let in_use = roles_of(&ctx, &others).await?;
+    destroy_roles(&ctx, in_use, Some(&others), core_role, lambda_roles).await?;
     ctx.store.remove()?;
     let report = ctx.finish(None, None);
     Ok(DestroyReport {
@@ -576,15 +582,9 @@ async fn delete_role(ctx: &Ctx<'_>, name: &str) -> Result<(), ProvisionError> {
 }
 
 /// The role alias, core, Lambda and service roles, each only when no other group uses it.
-async fn destroy_roles(
-    ctx: &Ctx<'_>,
-    others: &[GroupInfo],
-    core_role: Option<String>,
-    lambda_roles: BTreeSet<String>,
-) -> Result<(), ProvisionError> {
+/// The roles of other V1 groups (kept by [`destroy_roles`]).
+async fn roles_of(ctx: &Ctx<'_>, others: &[GroupInfo]) -> Result<BTreeSet<String>, ProvisionError> {
     let gg = &ctx.c().greengrass;
-    let iot = &ctx.c().iot;
-    // Roles of the other groups.
     let mut in_use: BTreeSet<String> = BTreeSet::new();
     for g in others {
         match gg.get_associated_role().group_id(&g.id).send().await {
@@ -593,6 +593,20 @@ async fn destroy_roles(
             Err(e) => return Err(e).doing(|| format!("reading the role of the group {}", g.name)),
         }
     }
+    Ok(in_use)
+}
+
+/// `in_use`: core roles other groups still use. `v1_others`: the other V1 groups, whose number
+/// decides about the account-wide service role (`None` for V2, which has none).
+async fn destroy_roles(
+    ctx: &Ctx<'_>,
+    in_use: BTreeSet<String>,
+    v1_others: Option<&[GroupInfo]>,
+    core_role: Option<String>,
+    lambda_roles: BTreeSet<String>,
+) -> Result<(), ProvisionError> {
+    let gg = &ctx.c().greengrass;
+    let iot = &ctx.c().iot;
 
     // Core role and the role alias that points at it.
     if let Some(core) = core_role {
@@ -673,6 +687,9 @@ async fn destroy_roles(
     }
 
     // Service role: account-wide, so kept while any other group exists.
+    let Some(others) = v1_others else {
+        return Ok(());
+    };
     let associated = gg
         .get_service_role_for_account()
         .send()
@@ -704,6 +721,209 @@ async fn destroy_roles(
                 ctx.record("greengrass-service-role", &service, Action::Delete, vec![]);
             }
             delete_role(ctx, &name).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `ggp destroy --target v2`: the thing group's deployments ggp made (canceled, deleted), the
+/// component versions ggp made for the group, the core device record, the Lambda functions, the
+/// core's IoT identity, the thing group, and the role alias and roles when no other ggp thing
+/// group may use them. Like [`destroy`], only what carries ggp's marks, and safe to run again.
+pub async fn destroy_v2(
+    cloud: &Cloud,
+    group: &str,
+    opts: &DestroyOptions,
+) -> Result<DestroyReport, ProvisionError> {
+    let store = StateStore::new(&opts.state_dir);
+    let ctx = Ctx::new(cloud, true, group, store, None, Duration::from_secs(0))?;
+    let tg = super::find_thing_group(cloud, group).await?;
+    if let Some(tg) = &tg {
+        destroy_v2_deployments(&ctx, &tg.arn).await?;
+    }
+    destroy_components(&ctx).await?;
+    let core = format!("{group}_Core");
+    let ours = describe_thing(&ctx, &core)
+        .await?
+        .is_some_and(|t| t.attributes.get(ATTR_GROUP).map(String::as_str) == Some(group));
+    if ours {
+        let gg = &ctx.c().greengrassv2;
+        match gg
+            .delete_core_device()
+            .core_device_thing_name(&core)
+            .send()
+            .await
+        {
+            Ok(_) => ctx.record("greengrass-core-device", &core, Action::Delete, vec![]),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(e).doing(|| format!("deleting the core device {core}")),
+        }
+    }
+    let (lambda_roles, _) = tokio::try_join!(destroy_functions(&ctx), destroy_iot(&ctx))?;
+    if let Some(tg) = &tg {
+        if iot_tags(&ctx, &tg.arn)
+            .await?
+            .get(TAG_GROUP)
+            .map(String::as_str)
+            == Some(group)
+        {
+            ctx.c()
+                .iot
+                .delete_thing_group()
+                .thing_group_name(group)
+                .send()
+                .await
+                .doing(|| format!("deleting the thing group {group}"))?;
+            ctx.record("iot-thing-group", group, Action::Delete, vec![]);
+        } else {
+            ctx.record(
+                "iot-thing-group",
+                group,
+                Action::Unchanged,
+                vec!["not created by ggp: kept".into()],
+            );
+        }
+    }
+    // Other ggp thing groups may share the core role and its alias (they come from the same
+    // deployment defaults): then both stay.
+    let core_role = ctx.state(|s| s.roles.get("core").map(|r| r.arn.clone()));
+    if core_role.is_none() {
+        ctx.warn("no state for this group: its roles and role alias are not known and were left in place");
+    }
+    let mut in_use = BTreeSet::new();
+    let mut pages = ctx
+        .c()
+        .iot
+        .list_thing_groups()
+        .into_paginator()
+        .items()
+        .send();
+    let mut others = Vec::new();
+    while let Some(g) = pages.next().await {
+        let g = g.doing(|| "listing the thing groups".to_string())?;
+        if let (Some(name), Some(arn)) = (g.group_name, g.group_arn) {
+            if name != group {
+                others.push(arn);
+            }
+        }
+    }
+    for arn in others {
+        if iot_tags(&ctx, &arn).await?.contains_key(TAG_MANAGED_BY) {
+            in_use.extend(core_role.clone());
+            break;
+        }
+    }
+    destroy_roles(&ctx, in_use, None, core_role, lambda_roles).await?;
+    ctx.store.remove()?;
+    let report = ctx.finish(None, None);
+    Ok(DestroyReport {
+        group: group.to_string(),
+        changes: report.changes,
+        warnings: report.warnings,
+        api_calls: report.api_calls,
+    })
+}
+
+/// Cancels and deletes the deployments ggp made on the thing group.
+async fn destroy_v2_deployments(ctx: &Ctx<'_>, target: &str) -> Result<(), ProvisionError> {
+    let gg = &ctx.c().greengrassv2;
+    let mut ids = Vec::new();
+    let mut pages = gg
+        .list_deployments()
+        .target_arn(target)
+        .history_filter(aws_sdk_greengrassv2::types::DeploymentHistoryFilter::All)
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(d) = pages.next().await {
+        let d = d.doing(|| format!("listing the deployments of {target}"))?;
+        ids.extend(d.deployment_id);
+    }
+    for id in ids {
+        let d = gg
+            .get_deployment()
+            .deployment_id(&id)
+            .send()
+            .await
+            .doing(|| format!("reading the deployment {id}"))?;
+        if d.tags().and_then(|t| t.get(TAG_GROUP)) != Some(&ctx.group) {
+            ctx.record(
+                "greengrassv2-deployment",
+                &id,
+                Action::Unchanged,
+                vec!["not created by ggp: kept".into()],
+            );
+            continue;
+        }
+        if d.deployment_status().map(|s| s.as_str()) == Some("ACTIVE") {
+            gg.cancel_deployment()
+                .deployment_id(&id)
+                .send()
+                .await
+                .doing(|| format!("canceling the deployment {id}"))?;
+        }
+        gg.delete_deployment()
+            .deployment_id(&id)
+            .send()
+            .await
+            .doing(|| format!("deleting the deployment {id}"))?;
+        let name = d.deployment_name().unwrap_or(&id).to_string();
+        ctx.record("greengrassv2-deployment", &name, Action::Delete, vec![id]);
+    }
+    Ok(())
+}
+
+/// Deletes every private component version tagged as ggp's for this group.
+async fn destroy_components(ctx: &Ctx<'_>) -> Result<(), ProvisionError> {
+    let gg = &ctx.c().greengrassv2;
+    let mut components = Vec::new();
+    let mut pages = gg
+        .list_components()
+        .scope(aws_sdk_greengrassv2::types::ComponentVisibilityScope::Private)
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(c) = pages.next().await {
+        let c = c.doing(|| "listing the components".to_string())?;
+        components.extend(c.arn);
+    }
+    for arn in components {
+        let mut versions = Vec::new();
+        let mut pages = gg
+            .list_component_versions()
+            .arn(&arn)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(v) = pages.next().await {
+            let v = v.doing(|| format!("listing the versions of {arn}"))?;
+            if let (Some(n), Some(ver), Some(a)) = (v.component_name, v.component_version, v.arn) {
+                versions.push((n, ver, a));
+            }
+        }
+        for (name, version, varn) in versions {
+            let tags = gg
+                .list_tags_for_resource()
+                .resource_arn(&varn)
+                .send()
+                .await
+                .doing(|| format!("reading the tags of {varn}"))?
+                .tags
+                .unwrap_or_default();
+            if tags.get(TAG_GROUP) != Some(&ctx.group) || !tags.contains_key(TAG_MANAGED_BY) {
+                continue;
+            }
+            match gg.delete_component().arn(&varn).send().await {
+                Ok(_) => {}
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(e).doing(|| format!("deleting the component {varn}")),
+            }
+            ctx.record(
+                "greengrass-component",
+                &format!("{name} {version}"),
+                Action::Delete,
+                vec![],
+            );
         }
     }
     Ok(())

@@ -936,6 +936,7 @@ pub async fn converge_deployment(
         created,
         error_message: None,
         waited_seconds: 0,
+        pending_device: None,
     };
     let Some(group) = group.filter(|_| !has_placeholder(&gv.arn)) else {
         return Ok(would("would-deploy", true));
@@ -966,6 +967,7 @@ pub async fn converge_deployment(
                     created: false,
                     error_message: None,
                     waited_seconds: 0,
+                    pending_device: None,
                 });
             }
             "Failure" => {}
@@ -980,6 +982,7 @@ pub async fn converge_deployment(
                 created: false,
                 error_message: None,
                 waited_seconds: 0,
+                pending_device: None,
             },
             None => would("would-deploy", true),
         });
@@ -1036,6 +1039,7 @@ pub async fn converge_deployment(
         created,
         error_message: last.error,
         waited_seconds: start.elapsed().as_secs(),
+        pending_device: None,
     })
 }
 

@@ -109,7 +109,7 @@ async fn describe_cert(
     }
 }
 
-fn tag(k: &str, v: &str) -> Result<Tag, ProvisionError> {
+pub(super) fn tag(k: &str, v: &str) -> Result<Tag, ProvisionError> {
     Tag::builder()
         .key(k)
         .value(v)

@@ -19,7 +19,7 @@ use super::state::FunctionState;
 use super::{
     function_names, Action, Backoff, Ctx, DeployOptions, Package, TAG_GROUP, TAG_MANAGED_BY,
 };
-use crate::plan::{LambdaPlan, Plan};
+use crate::plan::LambdaPlan;
 
 /// Functions provisioned at once.
 const PARALLEL: usize = 4;
@@ -30,13 +30,12 @@ pub type Versions = BTreeMap<String, String>;
 /// Converges every function of the plan; returns function name (function.conf) → version.
 pub async fn converge_all(
     ctx: &Ctx<'_>,
-    plan: &Plan,
+    lambdas: &[LambdaPlan],
     packages: &[Package],
     opts: &DeployOptions,
 ) -> Result<Versions, ProvisionError> {
-    let names = function_names(plan);
-    let jobs: Vec<(String, &LambdaPlan)> = plan
-        .lambda
+    let names = function_names(&ctx.group, lambdas);
+    let jobs: Vec<(String, &LambdaPlan)> = lambdas
         .iter()
         .map(|l| {
             let conf = names
@@ -549,8 +548,8 @@ async fn prune_versions(
 
 /// Functions of this group that an earlier deploy made and the config no longer lists. Runs after
 /// the new deployment succeeded, when nothing deployed refers to them any more.
-pub async fn remove_stale(ctx: &Ctx<'_>, plan: &Plan) -> Result<(), ProvisionError> {
-    let wanted: BTreeSet<String> = function_names(plan).into_keys().collect();
+pub async fn remove_stale(ctx: &Ctx<'_>, lambdas: &[LambdaPlan]) -> Result<(), ProvisionError> {
+    let wanted: BTreeSet<String> = function_names(&ctx.group, lambdas).into_keys().collect();
     let stale: Vec<(String, String)> = ctx.state(|s| {
         s.functions
             .iter()

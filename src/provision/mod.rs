@@ -15,9 +15,11 @@
 
 pub mod calls;
 mod convert;
+mod convert_v2;
 mod destroy;
 pub mod error;
 mod greengrass;
+mod greengrass_v2;
 mod iam;
 mod iot;
 mod lambda;
@@ -34,11 +36,13 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::{FunctionRef, Target};
-use crate::plan::Plan;
+use crate::plan::{IamPlan, IotPlan, LambdaPlan, Plan};
+use crate::v2::V2Plan;
 pub use calls::{CallRecorder, CallStats, Clients};
-pub use destroy::{destroy, DestroyOptions, DestroyReport};
+pub use destroy::{destroy, destroy_v2, DestroyOptions, DestroyReport};
 pub use error::ProvisionError;
 pub use greengrass::{find_group, GroupInfo};
+pub use greengrass_v2::{find_thing_group, ThingGroupInfo};
 use state::{State, StateStore};
 
 /// Tags ggp puts on what it creates, so `destroy` and a lost state file can find it again.
@@ -188,6 +192,10 @@ pub struct DeploymentOutcome {
     pub error_message: Option<String>,
     /// How long this run waited for it.
     pub waited_seconds: u64,
+    /// Greengrass V2: the core device that has not connected yet, so the deployment (active on
+    /// the thing group) was not awaited; the device applies it when it first connects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_device: Option<String>,
 }
 
 /// The result of [`deploy`] or [`diff`].
@@ -218,16 +226,22 @@ impl DeployReport {
             return Ok(());
         };
         let id = d.id.clone().unwrap_or_default();
+        if d.pending_device.is_some() {
+            return Ok(());
+        }
         match d.status.as_str() {
-            "Success" => Ok(()),
-            "Failure" => Err(ProvisionError::DeploymentFailed {
-                group: self.group.clone(),
-                deployment_id: id,
-                message: d
-                    .error_message
-                    .clone()
-                    .unwrap_or_else(|| "the service gave no error message".into()),
-            }),
+            // V1, then the V2 deployment and core-device execution statuses.
+            "Success" | "COMPLETED" | "SUCCEEDED" => Ok(()),
+            "Failure" | "FAILED" | "CANCELED" | "INACTIVE" | "REJECTED" | "TIMED_OUT" => {
+                Err(ProvisionError::DeploymentFailed {
+                    group: self.group.clone(),
+                    deployment_id: id,
+                    message: d
+                        .error_message
+                        .clone()
+                        .unwrap_or_else(|| "the service gave no error message".into()),
+                })
+            }
             other => Err(ProvisionError::DeploymentTimedOut {
                 group: self.group.clone(),
                 deployment_id: id,
@@ -279,6 +293,12 @@ impl DeployReport {
                     .map(|m| format!(" ({m})"))
                     .unwrap_or_default()
             );
+            if let Some(t) = &d.pending_device {
+                let _ = writeln!(
+                    w,
+                    "  not awaited: the core device {t} has not connected yet; it applies this deployment when it does"
+                );
+            }
         }
         if !self.changed {
             let _ = writeln!(w, "no change");
@@ -456,6 +476,7 @@ impl<'a> Ctx<'a> {
 fn kind_rank(kind: &str) -> usize {
     const ORDER: &[&str] = &[
         "greengrass-group",
+        "iot-thing-group",
         "iam-role",
         "greengrass-service-role",
         "iot-thing",
@@ -472,6 +493,9 @@ fn kind_rank(kind: &str) -> usize {
         "greengrass-logger-definition",
         "greengrass-connector-definition",
         "greengrass-group-version",
+        "iot-thing-group-membership",
+        "greengrass-component",
+        "greengrassv2-deployment",
     ];
     ORDER.iter().position(|k| *k == kind).unwrap_or(ORDER.len())
 }
@@ -691,7 +715,7 @@ async fn walk(
     let (alias, group_role, versions) = tokio::join!(
         iot::converge_role_alias(ctx, &plan.iot, &roles.core_arn),
         greengrass::converge_group_role(ctx, group, &roles.core_arn),
-        lambda::converge_all(ctx, plan, packages, opts)
+        lambda::converge_all(ctx, &plan.lambda, packages, opts)
     );
     alias?;
     group_role?;
@@ -706,17 +730,148 @@ async fn walk(
     ctx.checkpoint("after-deployment")?;
     // What the config no longer has goes once nothing deployed refers to it.
     if outcome.status == "Success" || !ctx.apply {
-        lambda::remove_stale(ctx, plan).await?;
+        lambda::remove_stale(ctx, &plan.lambda).await?;
         greengrass::remove_stale_definitions(ctx, plan).await?;
         ctx.save_state()?;
     }
     Ok(outcome)
 }
 
+/// The step boundaries where `GGP_FAIL_AFTER` can stop a Greengrass V2 deploy of `plan`, in order.
+pub fn steps_v2(plan: &V2Plan) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "after-thing-group",
+        "after-roles",
+        "after-service-role",
+        "after-certificate",
+        "after-thing",
+        "after-policy",
+        "after-attachments",
+        "after-thing-group-membership",
+        "after-role-alias",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for f in function_names(&plan.group, &plan.lambda).keys() {
+        v.push(format!("after-lambda:{f}"));
+    }
+    v.extend(["after-components", "after-deployment"].map(String::from));
+    v
+}
+
+/// Greengrass V2: finds the thing group `<group>` (the deployment target), or creates it. Its id
+/// is `GROUP_ID` in the functions' environments, so the project is loaded again after this.
+pub async fn ensure_thing_group(
+    cloud: &Cloud,
+    group: &str,
+    opts: &DeployOptions,
+) -> Result<ThingGroupInfo, ProvisionError> {
+    let ctx = Ctx::for_run(cloud, true, group, opts)?;
+    greengrass_v2::ensure_thing_group(&ctx).await
+}
+
+/// Greengrass V2: converges the account to `plan` (roles, the core's IoT identity in the thing
+/// group, Lambda functions, component versions) and deploys to the thing group; like [`deploy`],
+/// a failed or unfinished deployment is in the report and [`DeployReport::result`] gives the error.
+pub async fn deploy_v2(
+    cloud: &Cloud,
+    group: &ThingGroupInfo,
+    plan: &V2Plan,
+    packages: &[Package],
+    opts: &DeployOptions,
+) -> Result<DeployReport, ProvisionError> {
+    let ctx = Ctx::for_run(cloud, true, &plan.group, opts)?;
+    let outcome = walk_v2(&ctx, Some(group), plan, packages, opts).await?;
+    Ok(ctx.finish(Some(group.id.clone()), Some(outcome)))
+}
+
+/// What [`deploy_v2`] would do, without a mutating call. `group` is `None` when the thing group
+/// does not exist yet.
+pub async fn diff_v2(
+    cloud: &Cloud,
+    group: Option<&ThingGroupInfo>,
+    plan: &V2Plan,
+    packages: &[Package],
+    opts: &DeployOptions,
+) -> Result<DeployReport, ProvisionError> {
+    let ctx = Ctx::for_run(cloud, false, &plan.group, opts)?;
+    let outcome = walk_v2(&ctx, group, plan, packages, opts).await?;
+    Ok(ctx.finish(group.map(|g| g.id.clone()), Some(outcome)))
+}
+
+/// The V1 walk's IAM and IoT steps take these shapes; V2 fills them from its own plan.
+fn v2_as_v1_parts(plan: &V2Plan) -> (IamPlan, IotPlan) {
+    let i = &plan.iot;
+    (
+        IamPlan {
+            core_role: plan.iam.token_exchange_role.clone(),
+            lambda_role: plan.iam.lambda_role.clone(),
+            service_role: None,
+        },
+        IotPlan {
+            thing_name: i.thing_name.clone(),
+            thing_arn: i.thing_arn.clone(),
+            certificate: i.certificate.clone(),
+            policy_name: i.policy_name.clone(),
+            policy_managed: i.policy_managed,
+            policy_document: i.policy_document.clone(),
+            role_alias: i.role_alias.clone(),
+            role_alias_role_arn: i.role_alias_role_arn.clone(),
+            shadow_things: Vec::new(),
+        },
+    )
+}
+
+async fn walk_v2(
+    ctx: &Ctx<'_>,
+    group: Option<&ThingGroupInfo>,
+    plan: &V2Plan,
+    packages: &[Package],
+    opts: &DeployOptions,
+) -> Result<DeploymentOutcome, ProvisionError> {
+    let action = match group {
+        Some(g) if !g.created => Action::Unchanged,
+        _ => Action::Create,
+    };
+    ctx.record(
+        "iot-thing-group",
+        &plan.iot.thing_group_name,
+        action,
+        vec![],
+    );
+    let (iam_plan, iot_plan) = v2_as_v1_parts(plan);
+    let (roles, core) = tokio::join!(
+        iam::converge(ctx, &iam_plan),
+        iot::converge_core(ctx, &iot_plan, opts)
+    );
+    let (roles, _core) = (roles?, core?);
+    greengrass_v2::converge_membership(ctx, &plan.iot.thing_name, &plan.iot.thing_group_name)
+        .await?;
+    let (alias, versions) = tokio::join!(
+        iot::converge_role_alias(ctx, &iot_plan, &roles.core_arn),
+        lambda::converge_all(ctx, &plan.lambda, packages, opts)
+    );
+    alias?;
+    let versions = versions?;
+    let components = greengrass_v2::converge_components(ctx, plan, &versions).await?;
+    let target = group
+        .map(|g| g.arn.clone())
+        .unwrap_or_else(|| plan.iot.thing_group_arn.clone());
+    let outcome = greengrass_v2::converge_deployment(ctx, plan, &target, &components, opts).await?;
+    ctx.checkpoint("after-deployment")?;
+    // Lambda functions the configuration no longer has: the new deployment does not use them.
+    if !ctx.apply || outcome.created && outcome.error_message.is_none() {
+        lambda::remove_stale(ctx, &plan.lambda).await?;
+        ctx.save_state()?;
+    }
+    Ok(outcome)
+}
+
 /// Lambda function names of a plan, keyed by the function name in function.conf.
-pub(crate) fn function_names(plan: &Plan) -> BTreeMap<String, String> {
-    let prefix = format!("{}-", plan.group);
-    plan.lambda
+pub(crate) fn function_names(group: &str, lambdas: &[LambdaPlan]) -> BTreeMap<String, String> {
+    let prefix = format!("{group}-");
+    lambdas
         .iter()
         .map(|l| {
             (

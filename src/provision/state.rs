@@ -81,6 +81,16 @@ pub struct DeploymentState {
     pub status: String,
 }
 
+/// The Greengrass V2 deployment ggp last made on the thing group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct V2DeploymentState {
+    pub id: String,
+    /// The `ggp:content-hash` tag of the deployment: what it deployed.
+    pub content_hash: String,
+    pub status: String,
+}
+
 /// Everything remembered about one group.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -116,6 +126,15 @@ pub struct State {
     pub group_version_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<DeploymentState>,
+    /// Greengrass V2: the thing group `<group>`, the deployment target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thing_group_arn: Option<String>,
+    /// Greengrass V2: component name → the version the last deployment used.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub components: BTreeMap<String, String>,
+    /// Greengrass V2: the last deployment ggp made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v2_deployment: Option<V2DeploymentState>,
 }
 
 /// The folder holding a group's state and key.

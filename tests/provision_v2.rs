@@ -1,0 +1,584 @@
+//! Greengrass V2 provisioning against the bench emulator: the example project deployed as V2
+//! (thing group, component versions with the expected recipes, a thing-group deployment with the
+//! public components resolved), a re-run with zero mutating calls, what one code change touches,
+//! the deployment awaited when the core device is there (COMPLETED, FAILED), crash recovery at
+//! every step, a changed recipe under an existing version refused, and destroy.
+//!
+//! Lambda packages are small deterministic zips made by the test (provisioning only: no Docker).
+
+#[path = "common/emulator.rs"]
+mod emulator;
+#[path = "common/provision.rs"]
+mod provision_fixture;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use ggp::config::{load_project, DeploymentSource, Injected, ProjectPaths, Target};
+use ggp::plan::{CertificateSource, PlanOptions};
+use ggp::provision::{self, Action, Cloud, DeployOptions, DeployReport, Package, ProvisionError};
+use ggp::v2::V2Plan;
+use provision_fixture::{cloud, package, repo};
+use serde_json::{json, Value};
+
+use emulator::{ACCOUNT, REGION};
+
+const GROUP: &str = "v2-group";
+
+/// One V2 deploy setup: project root, deployment, the code of each function, options.
+struct V2Setup {
+    root: PathBuf,
+    deployment: String,
+    code: BTreeMap<String, String>,
+    opts: DeployOptions,
+    packages_dir: tempfile::TempDir,
+    _state: tempfile::TempDir,
+}
+
+impl V2Setup {
+    fn new(root: &Path, deployment: &str) -> V2Setup {
+        let state = tempfile::tempdir().unwrap();
+        let mut opts = DeployOptions::new(state.path().join(GROUP));
+        opts.deployment_timeout = std::time::Duration::from_secs(20);
+        opts.propagation_timeout = std::time::Duration::from_secs(5);
+        let code = ["HelloPython", "HelloNode", "SensorPython"]
+            .iter()
+            .map(|f| (f.to_string(), format!("# {f} v1\n")))
+            .collect();
+        V2Setup {
+            root: root.to_path_buf(),
+            deployment: deployment.into(),
+            code,
+            opts,
+            packages_dir: tempfile::tempdir().unwrap(),
+            _state: state,
+        }
+    }
+
+    fn plan(&self, group_id: Option<&str>) -> V2Plan {
+        let paths = ProjectPaths::new(&self.root);
+        let injected = Injected {
+            group_name: GROUP.into(),
+            account_id: Some(ACCOUNT.into()),
+            region: Some(REGION.into()),
+            group_id: group_id.map(str::to_string),
+        };
+        let source = DeploymentSource::from_arg(&self.deployment, &paths);
+        let project = load_project(&paths, &source, &injected, &BTreeMap::new()).unwrap();
+        let opts = PlanOptions {
+            archs: vec![ggp::arch::Arch::X86_64],
+            target: Target::V2,
+            certificate: CertificateSource::StoredOrNew,
+            core_role_name: None,
+            core_policy_name: None,
+            service_role_exists: false,
+            build_dir: PathBuf::from("build"),
+        };
+        ggp::v2::build(&project, &injected, &opts).unwrap()
+    }
+
+    fn packages(&self) -> Vec<Package> {
+        self.code
+            .iter()
+            .map(|(f, c)| package(self.packages_dir.path(), f, c))
+            .collect()
+    }
+
+    /// `ggp deploy --target v2`'s sequence: the thing group, the plan with its id, the rest.
+    async fn deploy(&self, cloud: &Cloud) -> Result<DeployReport, ProvisionError> {
+        let tg = provision::ensure_thing_group(cloud, GROUP, &self.opts).await?;
+        let plan = self.plan(Some(&tg.id));
+        provision::deploy_v2(cloud, &tg, &plan, &self.packages(), &self.opts).await
+    }
+
+    async fn diff(&self, cloud: &Cloud) -> Result<DeployReport, ProvisionError> {
+        let tg = provision::find_thing_group(cloud, GROUP).await?;
+        let plan = self.plan(tg.as_ref().map(|g| g.id.as_str()));
+        provision::diff_v2(cloud, tg.as_ref(), &plan, &self.packages(), &self.opts).await
+    }
+}
+
+fn example() -> V2Setup {
+    V2Setup::new(&repo(), "deployments/hello-python.conf")
+}
+
+/// A copy of the example project with a deployment of every function V2 can run as a Lambda
+/// function component.
+fn two_function_project() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for dir in [
+        "deployments",
+        "functions/HelloPython",
+        "functions/HelloNode",
+    ] {
+        let from = repo().join(dir);
+        let to = tmp.path().join(dir);
+        std::fs::create_dir_all(&to).unwrap();
+        for e in std::fs::read_dir(&from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    std::fs::write(
+        tmp.path().join("deployments/pair.conf"),
+        "conf {\n  functions = [\"HelloPython\", \"HelloNode\"]\n}\n",
+    )
+    .unwrap();
+    tmp
+}
+
+fn created(r: &DeployReport) -> BTreeSet<(String, String)> {
+    r.changes
+        .iter()
+        .filter(|c| c.action == Action::Create)
+        .map(|c| (c.kind.to_string(), c.name.clone()))
+        .collect()
+}
+
+fn gg(cloud: &Cloud) -> &aws_sdk_greengrassv2::Client {
+    &cloud.clients.greengrassv2
+}
+
+/// The account's latest deployment on the thing group, as GetDeployment returns it.
+async fn latest_deployment(
+    cloud: &Cloud,
+) -> aws_sdk_greengrassv2::operation::get_deployment::GetDeploymentOutput {
+    let target = format!("arn:aws:iot:{REGION}:{ACCOUNT}:thinggroup/{GROUP}");
+    let list = gg(cloud)
+        .list_deployments()
+        .target_arn(&target)
+        .send()
+        .await
+        .unwrap();
+    let id = list.deployments()[0].deployment_id().unwrap().to_string();
+    gg(cloud)
+        .get_deployment()
+        .deployment_id(id)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn versions_of(
+    d: &aws_sdk_greengrassv2::operation::get_deployment::GetDeploymentOutput,
+) -> BTreeMap<String, String> {
+    d.components()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.component_version().to_string()))
+        .collect()
+}
+
+/// The recipe the service made for a component version (JSON).
+async fn recipe(cloud: &Cloud, name: &str, version: &str) -> Value {
+    let arn = format!("arn:aws:greengrass:{REGION}:{ACCOUNT}:components:{name}:versions:{version}");
+    let out = gg(cloud)
+        .get_component()
+        .arn(arn)
+        .recipe_output_format(aws_sdk_greengrassv2::types::RecipeOutputFormat::Json)
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_slice(out.recipe().as_ref()).unwrap()
+}
+
+#[tokio::test]
+async fn the_example_deploys_as_v2_and_a_second_run_changes_nothing() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let project = two_function_project();
+    let setup = V2Setup::new(project.path(), "deployments/pair.conf");
+
+    let first = setup.deploy(&cloud).await.expect("deploy");
+    first
+        .result()
+        .expect("a deployment waiting for its device is not an error");
+    let c = created(&first);
+    for (kind, name) in [
+        ("iot-thing-group", GROUP),
+        ("iam-role", "ggp-example-greengrass-core-role"),
+        ("iot-thing", "v2-group_Core"),
+        ("iot-policy", "v2-group_Core_Policy"),
+        ("iot-role-alias", "ggp-example-greengrass-core-role-alias"),
+        ("iot-thing-group-membership", "v2-group_Core in v2-group"),
+        ("lambda-function", "v2-group-HelloPython"),
+        ("lambda-function", "v2-group-HelloNode"),
+        ("greengrassv2-deployment", "v2-group-pair"),
+    ] {
+        assert!(
+            c.contains(&(kind.into(), name.into())),
+            "{kind} {name} not created: {c:?}"
+        );
+    }
+    let d = first.deployment.as_ref().unwrap();
+    assert!(d.created);
+    assert_eq!(d.status, "ACTIVE");
+    assert_eq!(d.pending_device.as_deref(), Some("v2-group_Core"));
+    assert!(first.render_text().contains("has not connected yet"));
+
+    // The thing is in the thing group, and the group id is GROUP_ID in the functions' environment.
+    let iot = &cloud.clients.iot;
+    let groups = iot
+        .list_thing_groups_for_thing()
+        .thing_name("v2-group_Core")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.thing_groups()[0].group_name(), Some(GROUP));
+    let tg = iot
+        .describe_thing_group()
+        .thing_group_name(GROUP)
+        .send()
+        .await
+        .unwrap();
+
+    // The deployment: both function components and the public components it needs, resolved
+    // to the newest 2.x the service offers.
+    let dep = latest_deployment(&cloud).await;
+    assert_eq!(dep.target_arn(), Some(tg.thing_group_arn().unwrap()));
+    let versions = versions_of(&dep);
+    assert_eq!(
+        versions.keys().cloned().collect::<Vec<_>>(),
+        [
+            "aws.greengrass.LegacySubscriptionRouter",
+            "aws.greengrass.LogManager",
+            "v2-group-HelloNode",
+            "v2-group-HelloPython"
+        ]
+    );
+    let newest = |name: &str| {
+        let v = emu.control(
+            "/ggp-bench/greengrassv2/public-component",
+            json!({"componentName": name, "componentVersion": "2.0.0"}),
+        );
+        v["versions"][0].as_str().unwrap().to_string()
+    };
+    assert_eq!(
+        versions["aws.greengrass.LogManager"],
+        newest("aws.greengrass.LogManager")
+    );
+    assert_eq!(
+        versions["aws.greengrass.LegacySubscriptionRouter"],
+        newest("aws.greengrass.LegacySubscriptionRouter")
+    );
+    let router = &dep.components().unwrap()["aws.greengrass.LegacySubscriptionRouter"];
+    let merge: Value =
+        serde_json::from_str(router.configuration_update().unwrap().merge().unwrap()).unwrap();
+    assert!(
+        merge["subscriptions"]
+            .as_object()
+            .is_some_and(|m| !m.is_empty()),
+        "{merge}"
+    );
+
+    // The Lambda function component: the recipe the service made from the function.
+    let v = &versions["v2-group-HelloPython"];
+    assert!(v.starts_with("1.0."), "{v}");
+    let r = recipe(&cloud, "v2-group-HelloPython", v).await;
+    assert_eq!(r["ComponentType"], "aws.greengrass.lambda", "{r}");
+    let text = r.to_string();
+    assert!(
+        text.contains(&format!(
+            "arn:aws:lambda:{REGION}:{ACCOUNT}:function:v2-group-HelloPython:1"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(tg.thing_group_id().unwrap()),
+        "GROUP_ID is the thing group id: {text}"
+    );
+    assert!(!text.contains("<unknown:"), "{text}");
+
+    // Again: nothing to do, not a single mutating call.
+    cloud.clients.recorder().clear();
+    let second = setup.deploy(&cloud).await.expect("second deploy");
+    assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+    assert!(!second.changed, "{}", second.render_text());
+    assert!(!second.deployment.as_ref().unwrap().created);
+    // And the plan against the account agrees.
+    let diff = setup.diff(&cloud).await.unwrap();
+    assert!(!diff.changed, "{}", diff.render_text());
+}
+
+#[tokio::test]
+async fn one_code_change_makes_one_new_component_version_and_one_deployment() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let mut setup = example();
+    setup.deploy(&cloud).await.unwrap();
+    let before = versions_of(&latest_deployment(&cloud).await);
+
+    setup
+        .code
+        .insert("HelloPython".into(), "# HelloPython v2\n".into());
+    cloud.clients.recorder().clear();
+    let plan = setup.diff(&cloud).await.unwrap();
+    assert!(plan.changed);
+    assert_eq!(cloud.clients.recorder().stats().mutating, 0);
+
+    cloud.clients.recorder().clear();
+    let r = setup.deploy(&cloud).await.unwrap();
+    let ops: BTreeMap<String, usize> = r.api_calls.mutating_operations.clone();
+    assert_eq!(
+        ops.keys().cloned().collect::<Vec<_>>(),
+        [
+            "GreengrassV2.CreateComponentVersion",
+            "GreengrassV2.CreateDeployment",
+            "Lambda.PublishVersion",
+            "Lambda.UpdateAlias",
+            "Lambda.UpdateFunctionCode",
+        ],
+        "{ops:?}"
+    );
+    assert!(ops.values().all(|n| *n == 1), "{ops:?}");
+    let after = versions_of(&latest_deployment(&cloud).await);
+    assert_ne!(
+        after["v2-group-HelloPython"],
+        before["v2-group-HelloPython"]
+    );
+    // The public components stay where they were.
+    assert_eq!(
+        after["aws.greengrass.LogManager"],
+        before["aws.greengrass.LogManager"]
+    );
+    let r = recipe(
+        &cloud,
+        "v2-group-HelloPython",
+        &after["v2-group-HelloPython"],
+    )
+    .await;
+    assert!(
+        r.to_string().contains("function:v2-group-HelloPython:2"),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn a_newer_public_component_does_not_redeploy_a_running_group() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let setup = example();
+    setup.deploy(&cloud).await.unwrap();
+    let before = versions_of(&latest_deployment(&cloud).await);
+    emu.control(
+        "/ggp-bench/greengrassv2/public-component",
+        json!({"componentName": "aws.greengrass.LogManager", "componentVersion": "2.99.0"}),
+    );
+    cloud.clients.recorder().clear();
+    let r = setup.deploy(&cloud).await.unwrap();
+    assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+    assert!(!r.changed);
+    assert_eq!(versions_of(&latest_deployment(&cloud).await), before);
+}
+
+#[tokio::test]
+async fn with_its_core_device_connected_the_deployment_is_awaited() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    emu.control(
+        "/ggp-bench/greengrassv2/core-device",
+        json!({"thingName": "v2-group_Core"}),
+    );
+    let setup = example();
+    let r = setup.deploy(&cloud).await.unwrap();
+    let d = r.deployment.as_ref().unwrap();
+    assert_eq!(d.pending_device, None);
+    assert_eq!(d.status, "COMPLETED", "{}", r.render_text());
+    r.result().unwrap();
+
+    // A change the device rejects: FAILED with the device's reason, exit status 31.
+    emu.control(
+        "/ggp-bench/greengrassv2/deployment-outcome",
+        json!({"status": "FAILED", "reason": "component v2-group-HelloPython broke", "errorStack": ["DEPLOYMENT_FAILURE", "COMPONENT_BROKEN"]}),
+    );
+    let mut setup = setup;
+    setup.code.insert("HelloPython".into(), "# broken\n".into());
+    let r = setup.deploy(&cloud).await.unwrap();
+    let d = r.deployment.as_ref().unwrap();
+    assert_eq!(d.status, "FAILED");
+    let e = r.result().unwrap_err();
+    assert_eq!(e.exit_code(), 31);
+    let msg = e.to_string();
+    assert!(
+        msg.contains("component v2-group-HelloPython broke"),
+        "{msg}"
+    );
+    assert!(msg.contains("COMPONENT_BROKEN"), "{msg}");
+
+    // The same content again is deployed again (the last one failed), not reported as done.
+    emu.control(
+        "/ggp-bench/greengrassv2/deployment-outcome",
+        json!({"status": "COMPLETED"}),
+    );
+    let r = setup.deploy(&cloud).await.unwrap();
+    assert!(r.deployment.as_ref().unwrap().created);
+    r.result().unwrap();
+}
+
+#[tokio::test]
+async fn a_crash_at_any_step_then_a_rerun_converges() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let plan = example().plan(Some("x"));
+    let steps = provision::steps_v2(&plan);
+    assert!(steps.contains(&"after-components".to_string()), "{steps:?}");
+    assert!(
+        steps.contains(&"after-lambda:HelloPython".to_string()),
+        "{steps:?}"
+    );
+    for step in &steps {
+        emu.reset();
+        let mut setup = example();
+        setup.opts.fail_after = Some(step.clone());
+        let e = setup.deploy(&cloud).await.unwrap_err();
+        assert!(
+            matches!(e, ProvisionError::Injected(ref s) if s == step),
+            "{step}: {e}"
+        );
+        setup.opts.fail_after = None;
+        let r = setup
+            .deploy(&cloud)
+            .await
+            .unwrap_or_else(|e| panic!("{step}: {e}"));
+        r.result().unwrap();
+        cloud.clients.recorder().clear();
+        let again = setup.deploy(&cloud).await.unwrap();
+        assert_eq!(
+            cloud.clients.recorder().mutating(),
+            Vec::<String>::new(),
+            "after a crash at {step}, the re-run left work: {}",
+            again.render_text()
+        );
+        // One deployment, one component version, one thing group: nothing made twice.
+        let comps = gg(&cloud)
+            .list_component_versions()
+            .arn(format!(
+                "arn:aws:greengrass:{REGION}:{ACCOUNT}:components:v2-group-HelloPython"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(comps.component_versions().len(), 1, "{step}");
+        let deps = gg(&cloud)
+            .list_deployments()
+            .history_filter(aws_sdk_greengrassv2::types::DeploymentHistoryFilter::All)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(deps.deployments().len(), 1, "{step}");
+    }
+}
+
+#[tokio::test]
+async fn a_recipe_changed_under_its_version_is_refused_before_any_deployment() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let project = two_function_project();
+    let recipe_path = project.path().join("functions/HelloNode/recipe.yaml");
+    let recipe_text = |run: &str| {
+        format!(
+            "RecipeFormatVersion: '2020-01-25'\nComponentName: com.example.HelloNative\nComponentVersion: '1.0.0'\nManifests:\n  - Platform:\n      os: linux\n    Lifecycle:\n      Run: \"{run}\"\n"
+        )
+    };
+    std::fs::write(&recipe_path, recipe_text("echo hello")).unwrap();
+    let setup = V2Setup::new(project.path(), "deployments/pair.conf");
+    let r = setup.deploy(&cloud).await.unwrap();
+    assert!(created(&r).contains(&(
+        "greengrass-component".into(),
+        "com.example.HelloNative 1.0.0".into()
+    )));
+    // No Lambda function for a function that has a recipe.
+    assert!(!created(&r).iter().any(|(_, n)| n == "v2-group-HelloNode"));
+    let dep = latest_deployment(&cloud).await;
+    assert_eq!(versions_of(&dep)["com.example.HelloNative"], "1.0.0");
+
+    std::fs::write(&recipe_path, recipe_text("echo changed")).unwrap();
+    cloud.clients.recorder().clear();
+    let e = setup.deploy(&cloud).await.unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("functions/HelloNode/recipe.yaml") && msg.contains("ComponentVersion"),
+        "{msg}"
+    );
+    assert_eq!(e.exit_code(), 33);
+    assert!(
+        !cloud
+            .clients
+            .recorder()
+            .mutating()
+            .iter()
+            .any(|c| c.starts_with("GreengrassV2.")),
+        "{:?}",
+        cloud.clients.recorder().mutating()
+    );
+}
+
+#[tokio::test]
+async fn destroy_v2_removes_what_ggp_made_and_only_that() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    // Something of the user's in the same account, to be kept.
+    let user_tg = cloud
+        .clients
+        .iot
+        .create_thing_group()
+        .thing_group_name("users-own")
+        .send()
+        .await
+        .unwrap();
+    let setup = example();
+    emu.control(
+        "/ggp-bench/greengrassv2/core-device",
+        json!({"thingName": "v2-group_Core"}),
+    );
+    setup.deploy(&cloud).await.unwrap().result().unwrap();
+    let opts = provision::DestroyOptions::new(setup.opts.state_dir.clone());
+    let report = provision::destroy_v2(&cloud, GROUP, &opts).await.unwrap();
+    let deleted: BTreeSet<&str> = report
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| c.kind)
+        .collect();
+    for kind in [
+        "greengrassv2-deployment",
+        "greengrass-component",
+        "greengrass-core-device",
+        "lambda-function",
+        "iot-thing",
+        "iot-certificate",
+        "iot-policy",
+        "iot-thing-group",
+        "iot-role-alias",
+        "iam-role",
+    ] {
+        assert!(
+            deleted.contains(kind),
+            "{kind} not deleted: {}",
+            report.render_text()
+        );
+    }
+    assert!(!setup.opts.state_dir.exists());
+    let iot = &cloud.clients.iot;
+    let groups = iot.list_thing_groups().send().await.unwrap();
+    let names: Vec<_> = groups
+        .thing_groups()
+        .iter()
+        .filter_map(|g| g.group_name())
+        .collect();
+    assert_eq!(names, [user_tg.thing_group_name().unwrap()]);
+    assert!(iot.list_things().send().await.unwrap().things().is_empty());
+    let comps = gg(&cloud).list_components().send().await.unwrap();
+    assert!(comps.components().is_empty());
+    let fns = cloud.clients.lambda.list_functions().send().await.unwrap();
+    assert!(fns.functions().is_empty());
+    // Again: nothing left to delete.
+    let again = provision::destroy_v2(&cloud, GROUP, &opts).await.unwrap();
+    assert!(
+        again.changes.iter().all(|c| c.action != Action::Delete),
+        "{}",
+        again.render_text()
+    );
+}
