@@ -161,3 +161,80 @@ fn plan_without_credentials_stays_offline() {
     assert!(stdout.contains("<unknown:ACCOUNT_ID>"), "{stdout}");
     assert!(!stdout.contains("Changes for group"), "{stdout}");
 }
+
+/// A V1 project moved to Greengrass V2 with one flag: deploy, re-run, plan, bundle and destroy
+/// through the binary, the last three finding the target in the group's state.
+#[test]
+fn the_same_project_deploys_as_v2_with_one_flag() {
+    let emu = emulator::fresh();
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let v2: &[&str] = &[
+        "-g",
+        "cli-v2",
+        "-d",
+        "deployments/empty.conf",
+        "--target",
+        "v2",
+    ];
+    let (code, out, err) = ggp(&emu, &state, tmp.path(), v2);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("created   iot-thing-group"), "{out}");
+    assert!(out.contains("created   greengrassv2-deployment"), "{out}");
+    assert!(out.contains("has not connected yet"), "{out}");
+
+    // The device connects: the next run finds the deployment done, and changes nothing.
+    emu.control(
+        "/ggp-bench/greengrassv2/core-device",
+        json!({"thingName": "cli-v2_Core"}),
+    );
+    let (code, out, err) = ggp(&emu, &state, tmp.path(), &[&["--json"][..], v2].concat());
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["changed"], false, "{out}");
+    assert_eq!(report["apiCalls"]["mutating"], 0, "{out}");
+    assert_eq!(report["deployment"]["status"], "COMPLETED", "{out}");
+
+    let (code, out, err) = ggp(&emu, &state, tmp.path(), &[&["plan"][..], v2].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Greengrass V2"), "{out}");
+    assert!(out.contains("no change"), "{out}");
+
+    // The V2 bundle: no -a (one nucleus zip for every architecture), target from the state.
+    let zip = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".bench/core-software/greengrass-nucleus-latest.zip");
+    let sha = {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(std::fs::read(&zip).expect("scripts/bench up makes it"));
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let out_dir = tmp.path().join("out");
+    let (code, out, err) = ggp(
+        &emu,
+        &state,
+        tmp.path(),
+        &[
+            "bundle",
+            "-g",
+            "cli-v2",
+            "--core-software",
+            zip.to_str().unwrap(),
+            "--core-software-sha256",
+            &sha,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("ggp-v2-cli-v2") || out.contains("cli-v2"),
+        "{out}"
+    );
+    assert!(std::fs::read_dir(&out_dir).unwrap().count() > 0);
+
+    let (code, out, err) = ggp(&emu, &state, tmp.path(), &["destroy", "-g", "cli-v2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("deleted  iot-thing-group"), "{out}");
+    assert!(out.contains("deleted  greengrassv2-deployment"), "{out}");
+    assert!(!state.exists());
+}
