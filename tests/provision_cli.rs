@@ -226,11 +226,8 @@ fn the_same_project_deploys_as_v2_with_one_flag() {
         ],
     );
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(
-        out.contains("ggp-v2-cli-v2") || out.contains("cli-v2"),
-        "{out}"
-    );
-    assert!(std::fs::read_dir(&out_dir).unwrap().count() > 0);
+    assert!(out.contains("ggp-v2-cli-v2.tar.gz"), "{out}");
+    assert!(out_dir.join("ggp-v2-cli-v2.tar.gz").is_file());
 
     let (code, out, err) = ggp(&emu, &state, tmp.path(), &["destroy", "-g", "cli-v2"]);
     assert_eq!(code, 0, "{err}");
