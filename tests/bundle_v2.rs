@@ -2,8 +2,8 @@
 //! bench's STAND-IN nucleus zip (checked by its SHA256SUMS), the bundle written by
 //! `ggp::v2::bundle::write`, and `install.sh` run in the device stand-in of each architecture
 //! (`--network none`): the stand-in nucleus validates config.yaml and that the certificate matches
-//! the key. A damaged bundle is refused before anything changes. `ggp bundle --target v2` makes
-//! the same bundle from a group provisioned in the emulator.
+//! the key. A damaged bundle is refused before anything changes. `ggp deploy --target v2` then
+//! `ggp bundle` make the same bundle from a core ggp provisioned in the emulator, and it installs.
 //!
 //! Needs `scripts/bench up`; without it these tests fail and say so.
 #[path = "common/bench.rs"]
@@ -178,43 +178,59 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 #[test]
-fn ggp_bundle_target_v2_bundles_a_provisioned_core() {
+fn deploy_target_v2_then_bundle_installs_the_provisioned_core() {
     let project = tempfile::tempdir().unwrap();
     for d in ["deployments", "functions", "connectors"] {
         copy_dir(&provision::repo().join(d), &project.path().join(d));
     }
     let group = "v2cli";
     let emu = emulator::fresh();
-    let mut setup = provision::Setup::new("deployments/empty.conf", group);
-    setup.root = project.path().to_path_buf();
-    setup.opts.state_dir = project.path().join(".ggp").join(group);
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let cloud = provision::cloud(&emu).await;
-        setup.deploy(&cloud).await.expect("provision the group");
-    });
     let env = bench::bench_env();
     let zip = PathBuf::from(bench::require(&env, "GGP_CORE_SOFTWARE_DIR"))
         .join("greengrass-nucleus-latest.zip");
     let out_dir = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let out = assert_cmd::Command::cargo_bin("ggp")
-        .unwrap()
-        .env_clear()
-        .env("HOME", home.path())
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "emulator-secret-access-key")
-        .env("AWS_REGION", emulator::REGION)
-        .env("AWS_ENDPOINT_URL", &emu.url)
-        .arg("--project-dir")
-        .arg(project.path())
-        .args(["bundle", "-g", group, "-a", "X86_64", "--target", "v2"])
-        .arg("--core-software")
-        .arg(&zip)
-        .arg("--out")
-        .arg(out_dir.path())
-        .output()
-        .unwrap();
+    let ggp = |args: &[&str]| {
+        assert_cmd::Command::cargo_bin("ggp")
+            .unwrap()
+            .env_clear()
+            .env("HOME", home.path())
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "emulator-secret-access-key")
+            .env("AWS_REGION", emulator::REGION)
+            .env("AWS_ENDPOINT_URL", &emu.url)
+            .arg("--project-dir")
+            .arg(project.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // Provisioned as Greengrass V2 by ggp itself (the project says v1: one flag moves it).
+    let out = ggp(&[
+        "-g",
+        group,
+        "-d",
+        "deployments/empty.conf",
+        "--target",
+        "v2",
+    ]);
+    assert!(
+        out.status.success(),
+        "deploy --target v2 failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // No -a and no --target: one nucleus zip for every architecture, the state says V2.
+    let out = ggp(&[
+        "bundle",
+        "-g",
+        group,
+        "--core-software",
+        zip.to_str().unwrap(),
+        "--out",
+        out_dir.path().to_str().unwrap(),
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
