@@ -56,7 +56,14 @@ fn plan_json(root: &Path, deployment: &str) -> Value {
 
 #[test]
 fn v2_plans_of_the_example_deployments_match_golden_output() {
-    for d in ["empty", "hello-python", "hello-node", "sensor-python"] {
+    for d in [
+        "empty",
+        "hello-python",
+        "hello-node",
+        "sensor-python",
+        "hello-executable",
+        "all",
+    ] {
         let file = format!("deployments/{d}.conf");
         let text = plan_ok(
             example(),
@@ -123,8 +130,104 @@ fn lambda_component_carries_the_function_configuration() {
 }
 
 #[test]
-fn v1_features_without_a_v2_mapping_are_each_named() {
-    let out = run(example(), &["-d", "deployments/all.conf", "--target", "v2"]);
+fn the_whole_example_maps_with_the_executable_as_a_native_component() {
+    let p = plan_json(example(), "deployments/all.conf");
+    let components = p["deploymentRequest"]["components"].as_object().unwrap();
+    for name in [
+        "aws.greengrass.ShadowManager",
+        "aws.greengrass.Cloudwatch",
+        "aws.greengrass.LegacySubscriptionRouter",
+        "test-group-HelloExecutable",
+        "test-group-SensorPython",
+    ] {
+        assert!(components.contains_key(name), "{name}");
+    }
+    // Its Lambda function is not created; its package is still built.
+    let lambdas = p["lambda"].to_string();
+    assert!(!lambdas.contains("HelloExecutable"), "{lambdas}");
+    assert!(p["artifacts"].to_string().contains("HelloExecutable.zip"));
+    let c = p["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["function"] == "HelloExecutable")
+        .unwrap();
+    assert_eq!(c["kind"], "native");
+    assert_eq!(c["componentName"], "test-group-HelloExecutable");
+    assert_eq!(
+        c["componentVersion"],
+        "<unknown:COMPONENT_VERSION_HelloExecutable>"
+    );
+    let r = &c["request"]["recipe"];
+    assert_eq!(r["RecipeFormatVersion"], "2020-01-25");
+    assert_eq!(r["ComponentType"], "aws.greengrass.generic");
+    let m = &r["Manifests"][0];
+    assert_eq!(m["Platform"]["os"], "linux");
+    assert_eq!(
+        m["Lifecycle"]["Run"],
+        "{artifacts:decompressedPath}/HelloExecutable/hello"
+    );
+    assert_eq!(m["Lifecycle"]["Setenv"]["STAGE"], "example");
+    assert_eq!(
+        m["Lifecycle"]["Setenv"]["AWS_IOT_THING_NAME"],
+        "test-group_Core"
+    );
+    let a = &m["Artifacts"][0];
+    assert_eq!(a["Unarchive"], "ZIP");
+    assert_eq!(a["Uri"], "<unknown:ARTIFACT_URI_HelloExecutable>");
+    // It publishes to HelloPython: over IPC, allowed by its access control, no router entry.
+    let acl = &r["ComponentConfiguration"]["DefaultConfiguration"]["accessControl"]
+        ["aws.greengrass.ipc.pubsub"]["test-group-HelloExecutable:pubsub:1"];
+    assert_eq!(
+        acl["operations"],
+        serde_json::json!(["aws.greengrass#PublishToTopic"])
+    );
+    assert_eq!(
+        acl["resources"],
+        serde_json::json!(["test-group_Core/sensors/native/reading"])
+    );
+    assert!(routes(&p)
+        .iter()
+        .all(|(s, _, _)| s != "component:test-group-HelloExecutable"));
+    // The token exchange role reads the group's artifacts in ggp's bucket.
+    let role = p["iam"]["tokenExchangeRole"]["inlinePolicy"].to_string();
+    assert!(
+        role.contains("arn:aws:s3:::ggp-artifacts-<unknown:ACCOUNT_ID>-us-east-1/ggp/test-group/*")
+            || role.contains("arn:aws:s3:::<unknown:ARTIFACT_BUCKET>/ggp/test-group/*"),
+        "{role}"
+    );
+    assert!(role.contains("s3:GetObject"), "{role}");
+}
+
+#[test]
+fn an_executable_run_as_root_requires_privilege() {
+    let tmp = example_copy();
+    edit(
+        &tmp.path().join("functions/HelloExecutable/function.conf"),
+        "pinned = true",
+        "pinned = true\n  uid = 0\n  gid = 0",
+    );
+    let p = plan_json(tmp.path(), "deployments/hello-executable.conf");
+    let run = &p["components"][0]["request"]["recipe"]["Manifests"][0]["Lifecycle"]["Run"];
+    assert_eq!(run["RequiresPrivilege"], true, "{run}");
+    assert_eq!(
+        run["Script"],
+        "{artifacts:decompressedPath}/HelloExecutable/hello"
+    );
+}
+
+#[test]
+fn an_executable_with_a_volume_mounted_elsewhere_is_refused() {
+    let tmp = example_copy();
+    edit(
+        &tmp.path().join("functions/HelloExecutable/function.conf"),
+        "greengrassContainer = false",
+        "greengrassContainer = true\n  localVolumeResources = [{ sourcePath = \"/var/lib/x\", destinationPath = \"/x\", readWrite = false }]",
+    );
+    let out = run(
+        tmp.path(),
+        &["-d", "deployments/hello-executable.conf", "--target", "v2"],
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -132,12 +235,11 @@ fn v1_features_without_a_v2_mapping_are_each_named() {
         "{err}"
     );
     assert!(
-        err.contains("function HelloExecutable: executable"),
+        err.contains(
+            "function HelloExecutable: executable with the volume /var/lib/x mounted at /x"
+        ),
         "{err}"
     );
-    // The connector and the connected shadows map now.
-    assert!(!err.contains("cloudwatch-metrics"), "{err}");
-    assert!(!err.contains("SensorPython"), "{err}");
 }
 
 /// The `merge` configuration of a public component in the plan's deployment.

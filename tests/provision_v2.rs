@@ -582,3 +582,454 @@ async fn destroy_v2_removes_what_ggp_made_and_only_that() {
         again.render_text()
     );
 }
+
+// ------------------------------------------------------------------------------------------------
+// The executable function as a native component, its package in S3
+// ------------------------------------------------------------------------------------------------
+
+const BUCKET: &str = "ggp-artifacts-123456789012-us-east-1";
+
+/// The full example (`deployments/all.conf`): four functions, one of them the executable, and
+/// the CloudWatch connector.
+fn full_example(root: &Path) -> V2Setup {
+    let mut s = V2Setup::new(root, "deployments/all.conf");
+    s.code
+        .insert("HelloExecutable".into(), "# HelloExecutable v1\n".into());
+    s
+}
+
+/// A copy of the example project (deployments, functions, connectors) to change.
+fn example_copy() -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    for d in ["deployments", "functions", "connectors"] {
+        copy(&repo().join(d), &tmp.path().join(d));
+    }
+    tmp
+}
+
+/// Base64 of the bytes a hex string names (S3/Greengrass digests are base64 sha256).
+fn hex_to_base64(hex: &str) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+async fn keys_under(cloud: &Cloud, bucket: &str, prefix: &str) -> Vec<String> {
+    cloud
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_full_example_deploys_as_v2_with_the_executable_as_a_native_component() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let setup = full_example(&repo());
+
+    let first = setup.deploy(&cloud).await.expect("deploy");
+    first.result().expect("deployed, waiting for its device");
+    let c = created(&first);
+    assert!(
+        c.contains(&("s3-bucket".into(), BUCKET.into())),
+        "{}",
+        first.render_text()
+    );
+    // No Lambda function for the executable.
+    assert!(
+        !c.iter()
+            .any(|(k, n)| k == "lambda-function" && n.contains("HelloExecutable")),
+        "{c:?}"
+    );
+    let fns = cloud.clients.lambda.list_functions().send().await.unwrap();
+    let mut names: Vec<_> = fns
+        .functions()
+        .iter()
+        .filter_map(|f| f.function_name())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "v2-group-HelloNode",
+            "v2-group-HelloPython",
+            "v2-group-SensorPython"
+        ]
+    );
+
+    // The deployment holds every function's component and the public components they need.
+    let dep = latest_deployment(&cloud).await;
+    let versions = versions_of(&dep);
+    for name in [
+        "v2-group-HelloExecutable",
+        "v2-group-HelloPython",
+        "v2-group-HelloNode",
+        "v2-group-SensorPython",
+        "aws.greengrass.LegacySubscriptionRouter",
+        "aws.greengrass.ShadowManager",
+        "aws.greengrass.Cloudwatch",
+        "aws.greengrass.SecretManager",
+        "aws.greengrass.LogManager",
+    ] {
+        assert!(
+            versions.contains_key(name),
+            "{name} not deployed: {versions:?}"
+        );
+    }
+
+    // The native component: ggp's recipe, its artifact in S3 with the digest the service filled.
+    let v = &versions["v2-group-HelloExecutable"];
+    assert!(v.starts_with("1.0."), "{v}");
+    assert!(c.contains(&(
+        "greengrass-component".into(),
+        format!("v2-group-HelloExecutable {v}")
+    )));
+    let r = recipe(&cloud, "v2-group-HelloExecutable", v).await;
+    assert_eq!(r["ComponentType"], "aws.greengrass.generic", "{r}");
+    assert_eq!(r["ComponentVersion"], json!(v));
+    let m = &r["Manifests"][0];
+    assert_eq!(
+        m["Lifecycle"]["Run"],
+        "{artifacts:decompressedPath}/HelloExecutable/hello"
+    );
+    assert_eq!(m["Lifecycle"]["Setenv"]["STAGE"], "example");
+    let tg = cloud
+        .clients
+        .iot
+        .describe_thing_group()
+        .thing_group_name(GROUP)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        m["Lifecycle"]["Setenv"]["GROUP_ID"],
+        json!(tg.thing_group_id().unwrap())
+    );
+    let key = format!("ggp/{GROUP}/v2-group-HelloExecutable/{v}/HelloExecutable.zip");
+    let a = &m["Artifacts"][0];
+    assert_eq!(a["Uri"], json!(format!("s3://{BUCKET}/{key}")), "{r}");
+    assert_eq!(a["Unarchive"], "ZIP");
+    let pkg = setup
+        .packages()
+        .into_iter()
+        .find(|p| p.function == "HelloExecutable")
+        .unwrap();
+    assert_eq!(a["Digest"], json!(hex_to_base64(&pkg.sha256)), "{r}");
+    assert_eq!(a["Algorithm"], "SHA-256");
+    assert!(
+        c.contains(&("s3-object".into(), format!("s3://{BUCKET}/{key}"))),
+        "{c:?}"
+    );
+    assert_eq!(
+        keys_under(&cloud, BUCKET, &format!("ggp/{GROUP}/")).await,
+        std::slice::from_ref(&key)
+    );
+    let tags = cloud
+        .clients
+        .s3
+        .get_bucket_tagging()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    assert!(tags
+        .tag_set()
+        .iter()
+        .any(|t| t.key() == "ggp:managed-by" && t.value() == "ggp"));
+    // It publishes to HelloPython over IPC: allowed by its access control, no router entry.
+    let acl = &r["ComponentConfiguration"]["DefaultConfiguration"]["accessControl"];
+    assert!(
+        acl["aws.greengrass.ipc.pubsub"]
+            .to_string()
+            .contains("v2-group_Core/sensors/native/reading"),
+        "{r}"
+    );
+    let router = &dep.components().unwrap()["aws.greengrass.LegacySubscriptionRouter"];
+    let merge = router.configuration_update().unwrap().merge().unwrap();
+    assert!(
+        !merge.contains("component:v2-group-HelloExecutable"),
+        "{merge}"
+    );
+
+    // The token exchange role may read the artifacts.
+    let policy = cloud
+        .clients
+        .iam
+        .get_role_policy()
+        .role_name("ggp-example-greengrass-core-role")
+        .policy_name("inline-by-ggp")
+        .send()
+        .await
+        .unwrap();
+    let doc = policy
+        .policy_document()
+        .replace("%2F", "/")
+        .replace("%3A", ":")
+        .replace("%2A", "*");
+    assert!(
+        doc.contains(&format!("arn:aws:s3:::{BUCKET}/ggp/{GROUP}/*")),
+        "{doc}"
+    );
+
+    // The connected shadow's thing (the core's own here) exists; ShadowManager syncs it.
+    cloud
+        .clients
+        .iot
+        .describe_thing()
+        .thing_name("v2-group_Core")
+        .send()
+        .await
+        .unwrap();
+    let sm = &dep.components().unwrap()["aws.greengrass.ShadowManager"];
+    assert!(sm
+        .configuration_update()
+        .unwrap()
+        .merge()
+        .unwrap()
+        .contains("coreThing"));
+
+    // Again: not a single mutating call, no upload.
+    cloud.clients.recorder().clear();
+    let second = setup.deploy(&cloud).await.expect("second deploy");
+    assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+    assert!(!second.changed, "{}", second.render_text());
+    let diff = setup.diff(&cloud).await.unwrap();
+    assert!(!diff.changed, "{}", diff.render_text());
+}
+
+#[tokio::test]
+async fn a_code_change_of_the_executable_makes_one_new_version_and_one_upload() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let mut setup = full_example(&repo());
+    setup.deploy(&cloud).await.unwrap().result().unwrap();
+    let before = versions_of(&latest_deployment(&cloud).await);
+
+    setup
+        .code
+        .insert("HelloExecutable".into(), "# HelloExecutable v2\n".into());
+    cloud.clients.recorder().clear();
+    let plan = setup.diff(&cloud).await.unwrap();
+    assert!(plan.changed);
+    assert_eq!(cloud.clients.recorder().stats().mutating, 0);
+
+    cloud.clients.recorder().clear();
+    let r = setup.deploy(&cloud).await.unwrap();
+    r.result().unwrap();
+    let ops: BTreeMap<String, usize> = r.api_calls.mutating_operations.clone();
+    assert_eq!(
+        ops.keys().cloned().collect::<Vec<_>>(),
+        [
+            "GreengrassV2.CreateComponentVersion",
+            "GreengrassV2.CreateDeployment",
+            "S3.PutObject",
+        ],
+        "{ops:?}"
+    );
+    assert!(ops.values().all(|n| *n == 1), "{ops:?}");
+    let after = versions_of(&latest_deployment(&cloud).await);
+    let (old, new) = (
+        &before["v2-group-HelloExecutable"],
+        &after["v2-group-HelloExecutable"],
+    );
+    assert_ne!(old, new);
+    for (k, v) in &before {
+        if k != "v2-group-HelloExecutable" {
+            assert_eq!(&after[k], v, "{k}");
+        }
+    }
+    let r = recipe(&cloud, "v2-group-HelloExecutable", new).await;
+    assert!(
+        r["Manifests"][0]["Artifacts"][0]["Uri"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/{new}/HelloExecutable.zip")),
+        "{r}"
+    );
+    assert_eq!(
+        keys_under(&cloud, BUCKET, &format!("ggp/{GROUP}/"))
+            .await
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn artifacts_go_to_the_given_bucket_and_directory() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    cloud
+        .clients
+        .s3
+        .create_bucket()
+        .bucket("users-bucket")
+        .send()
+        .await
+        .unwrap();
+    let mut setup = V2Setup::new(&repo(), "deployments/hello-executable.conf");
+    setup.code = [("HelloExecutable".to_string(), "# exe\n".to_string())].into();
+    setup.opts.s3 = Some(provision::S3Location {
+        bucket: "users-bucket".into(),
+        prefix: "/builds/".into(),
+    });
+    setup.deploy(&cloud).await.unwrap().result().unwrap();
+    let v = versions_of(&latest_deployment(&cloud).await)["v2-group-HelloExecutable"].clone();
+    assert_eq!(
+        keys_under(&cloud, "users-bucket", "").await,
+        [format!(
+            "builds/ggp/{GROUP}/v2-group-HelloExecutable/{v}/HelloExecutable.zip"
+        )]
+    );
+    // No bucket of ggp's.
+    let buckets = cloud.clients.s3.list_buckets().send().await.unwrap();
+    assert_eq!(buckets.buckets().len(), 1);
+    let policy = cloud
+        .clients
+        .iam
+        .get_role_policy()
+        .role_name("ggp-example-greengrass-core-role")
+        .policy_name("inline-by-ggp")
+        .send()
+        .await
+        .unwrap();
+    let doc = policy
+        .policy_document()
+        .replace("%2F", "/")
+        .replace("%3A", ":")
+        .replace("%2A", "*");
+    assert!(
+        doc.contains(&format!("arn:aws:s3:::users-bucket/builds/ggp/{GROUP}/*")),
+        "{doc}"
+    );
+    assert!(!doc.contains("ggp-artifacts-"), "{doc}");
+    assert!(!doc.contains("ggp-artifacts-"), "{doc}");
+    cloud.clients.recorder().clear();
+    setup.deploy(&cloud).await.unwrap();
+    assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn the_things_of_connected_shadows_are_created() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let project = example_copy();
+    let conf = project.path().join("functions/SensorPython/function.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(
+        &conf,
+        text.replacen(
+            "connectedShadows = [\n    ${AWS_IOT_THING_NAME}\n",
+            "connectedShadows = [\n    ${AWS_IOT_THING_NAME}\n    \"v2-pump\"\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let setup = V2Setup::new(project.path(), "deployments/sensor-python.conf");
+    assert_eq!(setup.plan(Some("x")).iot.shadow_things, ["v2-pump"]);
+    let r = setup.deploy(&cloud).await.unwrap();
+    assert!(
+        created(&r).contains(&("iot-thing".into(), "v2-pump".into())),
+        "{}",
+        r.render_text()
+    );
+    cloud
+        .clients
+        .iot
+        .describe_thing()
+        .thing_name("v2-pump")
+        .send()
+        .await
+        .unwrap();
+    cloud.clients.recorder().clear();
+    setup.deploy(&cloud).await.unwrap();
+    assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn destroy_v2_removes_the_groups_artifacts_and_an_emptied_bucket() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let setup = full_example(&repo());
+    setup.deploy(&cloud).await.unwrap().result().unwrap();
+    // Something of the user's in ggp's bucket: kept, and so is the bucket.
+    let s3 = &cloud.clients.s3;
+    s3.put_object()
+        .bucket(BUCKET)
+        .key("users/own.txt")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"mine"))
+        .send()
+        .await
+        .unwrap();
+    let opts = provision::DestroyOptions::new(setup.opts.state_dir.clone());
+    let report = provision::destroy_v2(&cloud, GROUP, &opts).await.unwrap();
+    assert!(
+        report
+            .changes
+            .iter()
+            .any(|c| c.kind == "s3-object" && c.action == Action::Delete),
+        "{}",
+        report.render_text()
+    );
+    assert!(keys_under(&cloud, BUCKET, &format!("ggp/{GROUP}/"))
+        .await
+        .is_empty());
+    assert_eq!(keys_under(&cloud, BUCKET, "").await, ["users/own.txt"]);
+    assert!(!report.changes.iter().any(|c| c.kind == "s3-bucket"));
+
+    // Once the bucket is empty, the next destroy removes it (it is ggp's).
+    s3.delete_object()
+        .bucket(BUCKET)
+        .key("users/own.txt")
+        .send()
+        .await
+        .unwrap();
+    let again = provision::destroy_v2(&cloud, GROUP, &opts).await.unwrap();
+    assert!(
+        again
+            .changes
+            .iter()
+            .any(|c| c.kind == "s3-bucket" && c.action == Action::Delete),
+        "{}",
+        again.render_text()
+    );
+    assert!(s3.head_bucket().bucket(BUCKET).send().await.is_err());
+}

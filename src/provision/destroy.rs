@@ -742,6 +742,7 @@ pub async fn destroy_v2(
         destroy_v2_deployments(&ctx, &tg.arn).await?;
     }
     destroy_components(&ctx).await?;
+    super::artifacts_v2::destroy_group_artifacts(&ctx).await?;
     let core = format!("{group}_Core");
     let ours = describe_thing(&ctx, &core)
         .await?

@@ -6,6 +6,9 @@
 //! whole request, Lambda version number included, so the same content is the same version and is
 //! never created twice. A native component's version is its recipe's; a recipe that changed
 //! under an existing version is refused (the service would refuse it too, later and less clearly).
+//! The native component ggp writes for an executable function gets its version from its recipe,
+//! its package's sha256 and the artifact location; its package is uploaded to S3 (HeadObject
+//! first) only when that version is created, so unchanged code means no upload and no version.
 //!
 //! The deployment carries the tag `ggp:content-hash` of its request; the latest deployment of the
 //! thing group with the same hash (not failed or canceled) means there is nothing to deploy.
@@ -17,17 +20,20 @@ use aws_sdk_greengrassv2::primitives::Blob;
 use aws_sdk_greengrassv2::types::{CloudComponentState, DeploymentHistoryFilter};
 use serde_json::json;
 
+use super::artifacts_v2::{self, ArtifactLocation};
 use super::convert_v2;
 use super::error::{is_not_found, missing, Doing, ProvisionError};
 use super::iot::tag;
 use super::lambda::Versions;
 use super::state::V2DeploymentState;
 use super::{
-    content_hash, Action, Backoff, Cloud, Ctx, DeployOptions, DeploymentOutcome, TAG_CONTENT_HASH,
-    TAG_GROUP, TAG_MANAGED_BY,
+    content_hash, Action, Backoff, Cloud, Ctx, DeployOptions, DeploymentOutcome, Package,
+    TAG_CONTENT_HASH, TAG_GROUP, TAG_MANAGED_BY,
 };
 use crate::config::{has_placeholder, placeholder};
-use crate::v2::mapping::{content_version, ComponentKind, V2Plan};
+use crate::v2::mapping::{
+    artifact_key, content_version, fill_native_recipe, native_version, ComponentKind, V2Plan,
+};
 
 /// The thing group a V2 deployment targets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,13 +231,19 @@ async fn wait_deployable(ctx: &Ctx<'_>, arn: &str) -> Result<(), ProvisionError>
 
 /// Creates every component version of the plan that the account does not hold; returns component
 /// name → version. Lambda function components get the version number their alias points to.
+/// Native components of executables get a version from their recipe and package; their package
+/// is uploaded to S3 (see [`artifacts_v2`]) only when the version is created.
 pub async fn converge_components(
     ctx: &Ctx<'_>,
     plan: &V2Plan,
     lambda_versions: &Versions,
+    packages: &[Package],
+    opts: &DeployOptions,
 ) -> Result<BTreeMap<String, String>, ProvisionError> {
     let mut out = BTreeMap::new();
+    let location = ArtifactLocation::of(ctx, opts);
     for c in &plan.components {
+        let mut artifact: Option<(String, &Package)> = None;
         let (version, hash, body) = match c.kind {
             ComponentKind::Lambda => {
                 let mut lf = c.request["lambdaFunction"].clone();
@@ -271,6 +283,40 @@ pub async fn converge_components(
                     json!(text),
                 )
             }
+            ComponentKind::Native => {
+                let Some(pkg) = packages.iter().find(|p| p.function == c.function) else {
+                    if ctx.apply {
+                        return Err(ProvisionError::Input(format!(
+                            "no package was built for the function {}",
+                            c.function
+                        )));
+                    }
+                    ctx.record(
+                        "greengrass-component",
+                        &c.component_name,
+                        Action::Create,
+                        vec!["a version for the executable's package (not built yet)".into()],
+                    );
+                    out.insert(c.component_name.clone(), placeholder("COMPONENT_VERSION"));
+                    continue;
+                };
+                let recipe = &c.request["recipe"];
+                let zip = c.request["package"].as_str().unwrap_or("package.zip");
+                let version = native_version(recipe, &pkg.sha256, &location.label());
+                let key = artifact_key(
+                    &location.prefix,
+                    &ctx.group,
+                    &c.component_name,
+                    &version,
+                    zip,
+                );
+                let uri = format!("s3://{}/{key}", location.bucket);
+                let text =
+                    serde_json::to_string_pretty(&fill_native_recipe(recipe, &version, &uri))
+                        .unwrap_or_default();
+                artifact = Some((key, pkg));
+                (version, content_hash(&json!(text)), json!(text))
+            }
         };
         let arn = component_arn(ctx, &c.component_name, Some(&version));
         let label = format!("{} {version}", c.component_name);
@@ -283,6 +329,12 @@ pub async fn converge_components(
                 }
                 ctx.record("greengrass-component", &label, Action::Unchanged, vec![]);
             }
+            Some(_) if c.kind == ComponentKind::Native => {
+                return Err(ProvisionError::Conflict(format!(
+                    "the component version {label} already exists with another recipe than the one ggp writes for the function {}: delete that version or change the function's code",
+                    c.function
+                )));
+            }
             Some(_) => {
                 let file = c.request["recipeFile"].as_str().unwrap_or("its recipe");
                 return Err(ProvisionError::Conflict(format!(
@@ -290,6 +342,9 @@ pub async fn converge_components(
                 )));
             }
             None => {
+                if let Some((key, pkg)) = artifact {
+                    artifacts_v2::ensure_object(ctx, &location, &key, pkg).await?;
+                }
                 if ctx.apply {
                     let gg = &ctx.c().greengrassv2;
                     let req = gg
@@ -301,9 +356,9 @@ pub async fn converge_components(
                         ComponentKind::Lambda => {
                             req.lambda_function(convert_v2::lambda_function(&body)?)
                         }
-                        ComponentKind::Recipe => req.inline_recipe(Blob::new(
-                            body.as_str().unwrap_or("").as_bytes().to_vec(),
-                        )),
+                        ComponentKind::Recipe | ComponentKind::Native => req.inline_recipe(
+                            Blob::new(body.as_str().unwrap_or("").as_bytes().to_vec()),
+                        ),
                     };
                     req.send()
                         .await

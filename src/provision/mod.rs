@@ -13,6 +13,7 @@
 //!
 //! Not for: building packages (stage 2) or writing installers and bundles (stage 4).
 
+mod artifacts_v2;
 pub mod calls;
 mod convert;
 mod convert_v2;
@@ -800,12 +801,50 @@ pub async fn diff_v2(
     Ok(ctx.finish(group.map(|g| g.id.clone()), Some(outcome)))
 }
 
-/// The V1 walk's IAM and IoT steps take these shapes; V2 fills them from its own plan.
-fn v2_as_v1_parts(plan: &V2Plan) -> (IamPlan, IotPlan) {
+/// The V1 walk's IAM and IoT steps take these shapes; V2 fills them from its own plan. Artifacts
+/// kept in a bucket of the user's (`--s3-bucket`) must be readable by the token exchange role: the
+/// plan's statement on ggp's default bucket names that bucket and directory instead.
+fn v2_as_v1_parts(plan: &V2Plan, s3: Option<&S3Location>) -> (IamPlan, IotPlan) {
     let i = &plan.iot;
+    let mut core_role = plan.iam.token_exchange_role.clone();
+    if let Some(s3) = s3.filter(|_| {
+        plan.components
+            .iter()
+            .any(|c| c.kind == crate::v2::mapping::ComponentKind::Native)
+    }) {
+        use crate::v2::mapping::{artifact_group_prefix, default_artifact_bucket};
+        let default = format!(
+            "arn:aws:s3:::{}/{}*",
+            default_artifact_bucket(&plan.account, &plan.region),
+            artifact_group_prefix("", &plan.group)
+        );
+        let ours = serde_json::json!(format!(
+            "arn:aws:s3:::{}/{}*",
+            s3.bucket,
+            artifact_group_prefix(&s3.prefix, &plan.group)
+        ));
+        // The statement on ggp's default bucket names the given one instead.
+        let mut replaced = false;
+        if let Some(doc) = core_role.inline_policy.as_mut() {
+            for st in doc["Statement"].as_array_mut().into_iter().flatten() {
+                if st["Resource"] == serde_json::json!(default) {
+                    st["Resource"] = ours.clone();
+                    replaced = true;
+                }
+            }
+        }
+        if !replaced {
+            core_role.inline_policy = crate::plan::merge_policies(
+                core_role.inline_policy.take().into_iter().chain([serde_json::json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ours}]
+                })]),
+            );
+        }
+    }
     (
         IamPlan {
-            core_role: plan.iam.token_exchange_role.clone(),
+            core_role,
             lambda_role: plan.iam.lambda_role.clone(),
             service_role: None,
         },
@@ -818,7 +857,7 @@ fn v2_as_v1_parts(plan: &V2Plan) -> (IamPlan, IotPlan) {
             policy_document: i.policy_document.clone(),
             role_alias: i.role_alias.clone(),
             role_alias_role_arn: i.role_alias_role_arn.clone(),
-            shadow_things: Vec::new(),
+            shadow_things: i.shadow_things.clone(),
         },
     )
 }
@@ -840,7 +879,7 @@ async fn walk_v2(
         action,
         vec![],
     );
-    let (iam_plan, iot_plan) = v2_as_v1_parts(plan);
+    let (iam_plan, iot_plan) = v2_as_v1_parts(plan, opts.s3.as_ref());
     let (roles, core) = tokio::join!(
         iam::converge(ctx, &iam_plan),
         iot::converge_core(ctx, &iot_plan, opts)
@@ -854,7 +893,8 @@ async fn walk_v2(
     );
     alias?;
     let versions = versions?;
-    let components = greengrass_v2::converge_components(ctx, plan, &versions).await?;
+    let components =
+        greengrass_v2::converge_components(ctx, plan, &versions, packages, opts).await?;
     let target = group
         .map(|g| g.arn.clone())
         .unwrap_or_else(|| plan.iot.thing_group_arn.clone());

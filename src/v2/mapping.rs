@@ -7,6 +7,10 @@
 //!   (`CreateComponentVersion.lambdaFunction`), named like the Lambda function (`<group>-<name>`);
 //! - a function folder holding `recipe.yaml`/`recipe.json` → a native component from that recipe
 //!   instead (its Lambda function is then not created);
+//! - an executable (C/C++) function without a recipe → a native component ggp writes the recipe of
+//!   ([`native_recipe_for`]): its package zip as the one artifact (`Unarchive: ZIP`, uploaded to S3
+//!   at deploy time), its handler run from the unarchived folder, its environment as `Setenv`, its
+//!   topics allowed through IPC `accessControl` (its Lambda function is not created either);
 //! - subscriptions into a function → its `eventSources` (`IOT_CORE` from the cloud, `PUB_SUB` from
 //!   other functions); subscriptions out of a function → `aws.greengrass.LegacySubscriptionRouter`
 //!   configuration, which the V1 Core SDK `publish()` needs;
@@ -28,8 +32,8 @@
 //!   the role alias, with the minimal V2 core IoT policy.
 //!
 //! V1 features with no V2 mapping in ggp are one error naming each of them (connectors without a
-//! mapped replacement, executable Lambdas without a recipe, machine-learning resources, wildcard
-//! local topics, functions that are not local folders).
+//! mapped replacement, executables whose volumes are mounted elsewhere than their source path,
+//! machine-learning resources, wildcard local topics, functions that are not local folders).
 //!
 //! Component versions are `1.0.<n>`, `n` derived from the sha256 of the component's request
 //! content, so an unchanged function keeps its version and a changed one gets a new one. Values
@@ -108,6 +112,8 @@ pub struct V2IotPlan {
     pub policy_document: Option<Value>,
     pub role_alias: String,
     pub role_alias_role_arn: String,
+    /// Things of `connectedShadows` other than the core (created when absent, as in V1).
+    pub shadow_things: Vec<String>,
 }
 
 /// How a component is created.
@@ -118,6 +124,179 @@ pub enum ComponentKind {
     Lambda,
     /// `CreateComponentVersion.inlineRecipe` from the function folder.
     Recipe,
+    /// `CreateComponentVersion.inlineRecipe` ggp writes for an executable function: the request is
+    /// `{"recipe": <recipe JSON>, "package": <zip file name>}`; the recipe's `ComponentVersion` and
+    /// artifact `Uri` are placeholders, filled at deploy time from the package (see
+    /// [`native_version`] and [`artifact_key`]).
+    Native,
+}
+
+/// The bucket ggp keeps Greengrass V2 artifacts in when no `--s3-bucket` is given (a placeholder
+/// while the account is not known).
+pub fn default_artifact_bucket(account: &str, region: &str) -> String {
+    if has_placeholder(account) || has_placeholder(region) {
+        placeholder("ARTIFACT_BUCKET")
+    } else {
+        format!("ggp-artifacts-{account}-{region}")
+    }
+}
+
+/// The key prefix of a group's artifacts in a bucket, below the `--s3-directory` prefix.
+pub fn artifact_group_prefix(prefix: &str, group: &str) -> String {
+    let p = prefix.trim_matches('/');
+    if p.is_empty() {
+        format!("ggp/{group}/")
+    } else {
+        format!("{p}/ggp/{group}/")
+    }
+}
+
+/// The key of a native component's artifact: `<prefix>ggp/<group>/<component>/<version>/<zip>`.
+pub fn artifact_key(
+    prefix: &str,
+    group: &str,
+    component: &str,
+    version: &str,
+    zip: &str,
+) -> String {
+    format!(
+        "{}{component}/{version}/{zip}",
+        artifact_group_prefix(prefix, group)
+    )
+}
+
+/// The version of a native component ggp writes: from its recipe (version and artifact URI left
+/// out, they follow from it), the sha256 of its package and where its artifacts are kept
+/// (`s3://bucket/prefix`), so unchanged code keeps its version.
+pub fn native_version(recipe: &Value, package_sha256: &str, location: &str) -> String {
+    content_version(&json!({"recipe": recipe, "package": package_sha256, "location": location}))
+}
+
+/// The recipe of a native component with its version and artifact URI filled in.
+pub fn fill_native_recipe(recipe: &Value, version: &str, uri: &str) -> Value {
+    let mut r = recipe.clone();
+    r["ComponentVersion"] = json!(version);
+    for m in r["Manifests"].as_array_mut().into_iter().flatten() {
+        for a in m["Artifacts"].as_array_mut().into_iter().flatten() {
+            a["Uri"] = json!(uri);
+        }
+    }
+    r
+}
+
+/// Topics an executable function uses, by how its native component reaches them.
+#[derive(Debug, Default)]
+struct NativeTopics {
+    local_publish: BTreeSet<String>,
+    local_subscribe: BTreeSet<String>,
+    cloud_publish: BTreeSet<String>,
+    cloud_subscribe: BTreeSet<String>,
+}
+
+/// The recipe ggp writes for an executable function (ComponentVersion and the artifact URI are
+/// placeholders until deploy time).
+fn native_recipe_for(
+    group: &str,
+    f: &FunctionConf,
+    component: &str,
+    zip: &str,
+    env: &Value,
+    topics: &NativeTopics,
+    shadow_things: &[String],
+) -> Value {
+    let base = zip.strip_suffix(".zip").unwrap_or(zip);
+    let run = format!("{{artifacts:decompressedPath}}/{base}/{}", f.handler_name);
+    let run = if f.runs_as_root() {
+        json!({"Script": run, "RequiresPrivilege": true})
+    } else {
+        json!(run)
+    };
+    let mut lifecycle = serde_json::Map::new();
+    if env.as_object().is_some_and(|m| !m.is_empty()) {
+        lifecycle.insert("Setenv".into(), env.clone());
+    }
+    lifecycle.insert("Run".into(), run);
+    let mut access = serde_json::Map::new();
+    let policy = |n: usize, what: &str, ops: &[&str], topics: &BTreeSet<String>| {
+        (
+            format!("{component}:{what}:{n}"),
+            json!({"policyDescription": format!("{what} topics of the V1 function {}", f.function_name), "operations": ops, "resources": topics}),
+        )
+    };
+    let mut pubsub = serde_json::Map::new();
+    for (n, ops, t) in [
+        (1, ["aws.greengrass#PublishToTopic"], &topics.local_publish),
+        (
+            2,
+            ["aws.greengrass#SubscribeToTopic"],
+            &topics.local_subscribe,
+        ),
+    ] {
+        if !t.is_empty() {
+            let (k, v) = policy(n, "pubsub", &ops, t);
+            pubsub.insert(k, v);
+        }
+    }
+    if !pubsub.is_empty() {
+        access.insert("aws.greengrass.ipc.pubsub".into(), Value::Object(pubsub));
+    }
+    let mut mqtt = serde_json::Map::new();
+    for (n, ops, t) in [
+        (
+            1,
+            ["aws.greengrass#PublishToIoTCore"],
+            &topics.cloud_publish,
+        ),
+        (
+            2,
+            ["aws.greengrass#SubscribeToIoTCore"],
+            &topics.cloud_subscribe,
+        ),
+    ] {
+        if !t.is_empty() {
+            let (k, v) = policy(n, "mqttproxy", &ops, t);
+            mqtt.insert(k, v);
+        }
+    }
+    if !mqtt.is_empty() {
+        access.insert("aws.greengrass.ipc.mqttproxy".into(), Value::Object(mqtt));
+    }
+    if !shadow_things.is_empty() {
+        let resources: Vec<String> = shadow_things
+            .iter()
+            .map(|t| format!("$aws/things/{t}/shadow"))
+            .collect();
+        access.insert(
+            SHADOW_MANAGER.into(),
+            json!({format!("{component}:shadow:1"): {"policyDescription": format!("connectedShadows of the V1 function {}", f.function_name), "operations": ["aws.greengrass#GetThingShadow", "aws.greengrass#UpdateThingShadow", "aws.greengrass#DeleteThingShadow"], "resources": resources}}),
+        );
+    }
+    let mut recipe = json!({
+        "RecipeFormatVersion": "2020-01-25",
+        "ComponentName": component,
+        "ComponentVersion": placeholder(&format!("COMPONENT_VERSION_{}", f.function_name)),
+        "ComponentDescription": format!("The executable function {} of the group {group}, run as a native component (migrated from Greengrass V1 by ggp).", f.function_name),
+        "ComponentPublisher": "ggp",
+        "ComponentType": "aws.greengrass.generic",
+    });
+    if !access.is_empty() {
+        recipe["ComponentConfiguration"] =
+            json!({"DefaultConfiguration": {"accessControl": access}});
+    }
+    if !shadow_things.is_empty() {
+        let d = hard_dependency(SHADOW_MANAGER);
+        recipe["ComponentDependencies"] = json!({SHADOW_MANAGER: {"VersionRequirement": d["versionRequirement"], "DependencyType": "HARD"}});
+    }
+    recipe["Manifests"] = json!([{
+        "Platform": {"os": "linux"},
+        "Lifecycle": lifecycle,
+        "Artifacts": [{
+            "Uri": placeholder(&format!("ARTIFACT_URI_{}", f.function_name)),
+            "Unarchive": "ZIP",
+            "Permission": {"Read": "OWNER", "Execute": "OWNER"},
+        }],
+    }]);
+    recipe
 }
 
 /// One component version ggp creates (only when absent).
@@ -487,7 +666,12 @@ pub fn build(
         }
         let name = &f.function_name;
         if f.language.family() == Family::Executable {
-            unsupported.push(format!("function {name}: executable (C/C++) Lambdas do not run on Greengrass V2; add functions/{}/recipe.yaml to run it as a native component", f.dir_name));
+            // A native component runs outside any container: volumes are seen at their source path.
+            for v in &f.local_volume_resources {
+                if f.greengrass_container && v.source_path != v.destination_path {
+                    unsupported.push(format!("function {name}: executable with the volume {} mounted at {}; its native component runs outside any container and sees the volume at its source path only (or add functions/{}/recipe.yaml)", v.source_path, v.destination_path, f.dir_name));
+                }
+            }
         }
         if !f.local_s3_resources.is_empty() || !f.local_sage_maker_resources.is_empty() {
             unsupported.push(format!("function {name}: machine-learning resources (localS3Resources, localSageMakerResources) have no V2 equivalent for Lambda components"));
@@ -591,6 +775,22 @@ pub fn build(
         }
     }
 
+    // Executables without a recipe run as native components that reach their topics over IPC
+    // themselves: the router (V1 Core SDK publish() of Lambda components) has nothing to do for them.
+    let natives: BTreeSet<String> = project
+        .functions
+        .iter()
+        .filter(|f| {
+            f.language.family() == Family::Executable && !recipes.contains_key(&f.function_name)
+        })
+        .map(|f| f.function_name.clone())
+        .collect();
+    let native_sources: BTreeSet<String> = natives
+        .iter()
+        .map(|n| format!("component:{group}-{n}"))
+        .collect();
+    router.retain(|_, r| !native_sources.contains(r["source"].as_str().unwrap_or("")));
+
     let functions_v1 = v1.greengrass.function_definition["Functions"]
         .as_array()
         .cloned()
@@ -630,6 +830,81 @@ pub fn build(
             .find(|x| x["Id"] == json!(id))
             .map(|x| x["FunctionConfiguration"].clone())
             .unwrap_or_default();
+        if natives.contains(&f.function_name) {
+            let mut topics = NativeTopics::default();
+            for s in &subs {
+                let subject = s["Subject"].as_str().unwrap_or("").to_string();
+                let (src, dst) = (
+                    s["Source"].as_str().unwrap_or(""),
+                    s["Target"].as_str().unwrap_or(""),
+                );
+                if src == alias_arn {
+                    match dst {
+                        "cloud" => topics.cloud_publish.insert(subject),
+                        "GGShadowService" => false,
+                        _ => topics.local_publish.insert(subject),
+                    };
+                } else if dst == alias_arn {
+                    match src {
+                        "cloud" => topics.cloud_subscribe.insert(subject),
+                        "GGShadowService" => false,
+                        _ => topics.local_subscribe.insert(subject),
+                    };
+                }
+            }
+            for m in &connectors {
+                for o in &f.output_topics {
+                    for i in &m.input_topics {
+                        topics.local_publish.extend(crate::topics::intersect(o, i));
+                    }
+                }
+            }
+            topics.local_subscribe.extend(
+                connector_sources
+                    .get(&f.function_name)
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+            let zip = v1
+                .artifacts
+                .iter()
+                .find(|a| a.function == f.function_name)
+                .and_then(|a| Path::new(&a.package).file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| format!("{}.zip", f.function_name));
+            let recipe = native_recipe_for(
+                &group,
+                f,
+                &component,
+                &zip,
+                &conf["Environment"]["Variables"],
+                &topics,
+                &f.connected_shadows,
+            );
+            if !f.pinned {
+                warnings.push(format!("function {}: its native component runs the executable once, for as long as it runs (pinned = false and timeoutInSeconds do not apply)", f.function_name));
+            }
+            // Root is RequiresPrivilege in the recipe; another uid/gid is the deployment's runWith.
+            if (f.uid.is_some() || f.gid.is_some()) && !f.runs_as_root() {
+                let user = f
+                    .uid
+                    .map_or_else(|| "ggc_user".to_string(), |u| u.to_string());
+                let posix = match f.gid {
+                    Some(g) => format!("{user}:{g}"),
+                    None => user,
+                };
+                run_with.insert(component.clone(), posix);
+            }
+            components.push(ComponentPlan {
+                function: f.function_name.clone(),
+                kind: ComponentKind::Native,
+                component_name: component,
+                component_version: placeholder(&format!("COMPONENT_VERSION_{}", f.function_name)),
+                request: json!({"recipe": recipe, "package": zip}),
+            });
+            continue;
+        }
         let mut event_sources: Vec<Value> = Vec::new();
         for s in &subs {
             if s["Target"].as_str() != Some(alias_arn.as_str()) {
@@ -825,7 +1100,7 @@ pub fn build(
         if let Some(level) = cloud_logger_levels.get("lambda") {
             let map: serde_json::Map<String, Value> = components
                 .iter()
-                .filter(|c| c.kind == ComponentKind::Lambda)
+                .filter(|c| matches!(c.kind, ComponentKind::Lambda | ComponentKind::Native))
                 .map(|c| (c.component_name.clone(), json!({"minimumLogLevel": level})))
                 .collect();
             uploader.insert("componentLogsConfigurationMap".into(), Value::Object(map));
@@ -870,9 +1145,22 @@ pub fn build(
                 .chain([tes_trust()]),
         ),
         managed_policies: c.managed_policies.clone(),
-        inline_policy: merge_policies(c.inline_policy.clone().into_iter().chain([tes_access()])),
+        inline_policy: merge_policies(
+            c.inline_policy
+                .clone()
+                .into_iter()
+                .chain([tes_access()])
+                .chain((!natives.is_empty()).then(|| {
+                    let bucket = default_artifact_bucket(&account, &region);
+                    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": format!("arn:aws:s3:::{bucket}/{}*", artifact_group_prefix("", &group))}]})
+                })),
+        ),
     };
-    let lambda_names: BTreeSet<String> = recipes.keys().map(|n| format!("{group}-{n}")).collect();
+    let lambda_names: BTreeSet<String> = recipes
+        .keys()
+        .chain(natives.iter())
+        .map(|n| format!("{group}-{n}"))
+        .collect();
     let lambda: Vec<LambdaPlan> = v1
         .lambda
         .iter()
@@ -910,6 +1198,7 @@ pub fn build(
         policy_document,
         role_alias: v1.iot.role_alias.clone(),
         role_alias_role_arn: role_arn(&account, &c.name),
+        shadow_things: other_shadow_things.iter().map(|t| t.to_string()).collect(),
     };
     let artifacts = v1
         .artifacts
@@ -1025,8 +1314,48 @@ impl V2Plan {
                 match c.kind {
                     ComponentKind::Lambda => "Lambda function component",
                     ComponentKind::Recipe => "native component from its recipe",
+                    ComponentKind::Native => "native component ggp writes for the executable",
                 }
             );
+            if c.kind == ComponentKind::Native {
+                let m = &c.request["recipe"]["Manifests"][0];
+                let run = &m["Lifecycle"]["Run"];
+                let _ = writeln!(
+                    w,
+                    "    artifact {} (Unarchive ZIP) uploaded to S3; run {}{}",
+                    c.request["package"].as_str().unwrap_or(""),
+                    run["Script"].as_str().or(run.as_str()).unwrap_or(""),
+                    if run["RequiresPrivilege"] == json!(true) {
+                        " as root"
+                    } else {
+                        ""
+                    }
+                );
+                let acl = &c.request["recipe"]["ComponentConfiguration"]["DefaultConfiguration"]
+                    ["accessControl"];
+                for (service, policies) in acl.as_object().into_iter().flatten() {
+                    for p in policies.as_object().into_iter().flatten().map(|(_, p)| p) {
+                        let _ = writeln!(
+                            w,
+                            "    {service} {} {}",
+                            p["operations"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|o| o.as_str())
+                                .collect::<Vec<_>>()
+                                .join(","),
+                            p["resources"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|o| o.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        );
+                    }
+                }
+            }
             let p = &c.request["lambdaFunction"]["componentLambdaParameters"];
             if p.is_object() {
                 let _ = writeln!(
@@ -1274,6 +1603,35 @@ mod tests {
             s.contains("arn:aws:iot:eu-west-1:123456789012:topicfilter/$aws/things/pump/shadow/*")
         );
         assert!(s.contains("arn:aws:iot:eu-west-1:123456789012:thing/pump\""));
+    }
+
+    #[test]
+    fn native_artifacts_keys_versions_and_filled_recipes() {
+        assert_eq!(
+            artifact_key("", "g", "g-F", "1.0.7", "F.zip"),
+            "ggp/g/g-F/1.0.7/F.zip"
+        );
+        assert_eq!(
+            artifact_key("/a/b/", "g", "g-F", "1.0.7", "F.zip"),
+            "a/b/ggp/g/g-F/1.0.7/F.zip"
+        );
+        assert_eq!(
+            default_artifact_bucket("123456789012", "eu-west-1"),
+            "ggp-artifacts-123456789012-eu-west-1"
+        );
+        assert!(has_placeholder(&default_artifact_bucket(
+            &placeholder("ACCOUNT_ID"),
+            "eu-west-1"
+        )));
+        let r = json!({"ComponentVersion": "x", "Manifests": [{"Artifacts": [{"Uri": "u", "Unarchive": "ZIP"}]}]});
+        let v = native_version(&r, "aa", "s3://b/");
+        assert_eq!(v, native_version(&r, "aa", "s3://b/"));
+        assert_ne!(v, native_version(&r, "ab", "s3://b/"));
+        assert_ne!(v, native_version(&r, "aa", "s3://c/"));
+        let f = fill_native_recipe(&r, "1.0.3", "s3://b/k.zip");
+        assert_eq!(f["ComponentVersion"], "1.0.3");
+        assert_eq!(f["Manifests"][0]["Artifacts"][0]["Uri"], "s3://b/k.zip");
+        assert_eq!(f["Manifests"][0]["Artifacts"][0]["Unarchive"], "ZIP");
     }
 
     #[test]
