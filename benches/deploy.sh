@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: `ggp deploy` of the example project (deployments/all.conf: four functions and a
 # connector) against a private instance of the bench emulator, then the same deploy again with
-# nothing changed, then `ggp destroy`. Prints, for each, the wall time and the API calls (total and
+# nothing changed, then `ggp destroy`; the same for Greengrass V2 (`--target v2`). Prints, for each, the wall time and the API calls (total and
 # mutating, counted by ggp's SDK interceptor and reported in its --json output).
 #
 #   benches/deploy.sh [RUNS]      (median of RUNS, default 5; each run on a freshly reset account)
@@ -86,6 +86,11 @@ for i in $(seq 1 "$runs"); do
   one deploy -g "$group" -a X86_64 -d deployments/all.conf --state-dir "$state"
   one redeploy -g "$group" -a X86_64 -d deployments/all.conf --state-dir "$state"
   one destroy destroy -g "$group" --state-dir "$state"
+  # The same project on Greengrass V2 (one flag); the core device never connects here, so the
+  # deployment is created and reported ACTIVE, not awaited.
+  one deploy-v2 -g "$group-v2" -a X86_64 -d deployments/all.conf --target v2 --state-dir "$state-v2"
+  one redeploy-v2 -g "$group-v2" -a X86_64 -d deployments/all.conf --target v2 --state-dir "$state-v2"
+  one destroy-v2 destroy -g "$group-v2" --state-dir "$state-v2"
 done
 
 python3 - "$tmp/results" "$runs" <<'PY'
@@ -93,7 +98,10 @@ import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 runs = sys.argv[2]
 print(f"ggp against the bench emulator, example project (4 functions, 1 connector), median of {runs} runs:")
-for name, label in [("deploy", "deploy (new group)"), ("redeploy", "re-deploy, nothing changed"), ("destroy", "destroy")]:
+for name, label in [
+    ("deploy", "V1 deploy (new group)"), ("redeploy", "V1 re-deploy, nothing changed"), ("destroy", "V1 destroy"),
+    ("deploy-v2", "V2 deploy (new thing group)"), ("redeploy-v2", "V2 re-deploy, nothing changed"), ("destroy-v2", "V2 destroy"),
+]:
     r = [x for x in rows if x[0] == name]
     ms = [int(x[1]) for x in r]
     total = sorted({int(x[2]) for x in r})

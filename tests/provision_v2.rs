@@ -806,7 +806,7 @@ async fn the_full_example_deploys_as_v2_with_the_executable_as_a_native_componen
         .replace("%3A", ":")
         .replace("%2A", "*");
     assert!(
-        doc.contains(&format!("arn:aws:s3:::{BUCKET}/ggp/{GROUP}/*")),
+        doc.contains(&format!("arn:aws:s3:::{BUCKET}/ggp/*")),
         "{doc}"
     );
 
@@ -937,7 +937,7 @@ async fn artifacts_go_to_the_given_bucket_and_directory() {
         .replace("%3A", ":")
         .replace("%2A", "*");
     assert!(
-        doc.contains(&format!("arn:aws:s3:::users-bucket/builds/ggp/{GROUP}/*")),
+        doc.contains(&format!("arn:aws:s3:::users-bucket/builds/ggp/*")),
         "{doc}"
     );
     assert!(!doc.contains("ggp-artifacts-"), "{doc}");

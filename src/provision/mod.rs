@@ -812,16 +812,16 @@ fn v2_as_v1_parts(plan: &V2Plan, s3: Option<&S3Location>) -> (IamPlan, IotPlan) 
             .iter()
             .any(|c| c.kind == crate::v2::mapping::ComponentKind::Native)
     }) {
-        use crate::v2::mapping::{artifact_group_prefix, default_artifact_bucket};
+        use crate::v2::mapping::{artifact_root_prefix, default_artifact_bucket};
         let default = format!(
             "arn:aws:s3:::{}/{}*",
             default_artifact_bucket(&plan.account, &plan.region),
-            artifact_group_prefix("", &plan.group)
+            artifact_root_prefix("")
         );
         let ours = serde_json::json!(format!(
             "arn:aws:s3:::{}/{}*",
             s3.bucket,
-            artifact_group_prefix(&s3.prefix, &plan.group)
+            artifact_root_prefix(&s3.prefix)
         ));
         // The statement on ggp's default bucket names the given one instead.
         let mut replaced = false;

@@ -142,6 +142,18 @@ pub fn default_artifact_bucket(account: &str, region: &str) -> String {
 }
 
 /// The key prefix of a group's artifacts in a bucket, below the `--s3-directory` prefix.
+/// `<prefix>ggp/`: what the token exchange role may read. Not narrowed to one group, because
+/// groups of one project share the core role (deployment defaults): a per-group statement would
+/// flip the shared role's policy at every deploy of another group.
+pub fn artifact_root_prefix(prefix: &str) -> String {
+    let p = prefix.trim_matches('/');
+    if p.is_empty() {
+        "ggp/".to_string()
+    } else {
+        format!("{p}/ggp/")
+    }
+}
+
 pub fn artifact_group_prefix(prefix: &str, group: &str) -> String {
     let p = prefix.trim_matches('/');
     if p.is_empty() {
@@ -1152,7 +1164,7 @@ pub fn build(
                 .chain([tes_access()])
                 .chain((!natives.is_empty()).then(|| {
                     let bucket = default_artifact_bucket(&account, &region);
-                    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": format!("arn:aws:s3:::{bucket}/{}*", artifact_group_prefix("", &group))}]})
+                    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": format!("arn:aws:s3:::{bucket}/{}*", artifact_root_prefix(""))}]})
                 })),
         ),
     };
