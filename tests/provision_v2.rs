@@ -937,7 +937,7 @@ async fn artifacts_go_to_the_given_bucket_and_directory() {
         .replace("%3A", ":")
         .replace("%2A", "*");
     assert!(
-        doc.contains(&format!("arn:aws:s3:::users-bucket/builds/ggp/*")),
+        doc.contains("arn:aws:s3:::users-bucket/builds/ggp/*"),
         "{doc}"
     );
     assert!(!doc.contains("ggp-artifacts-"), "{doc}");
