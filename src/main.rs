@@ -219,13 +219,38 @@ fn bundle_v2_cmd(
         debs,
         mtime: epoch,
     };
-    let path = v2::write(&inputs, &out_dir)?;
-    let shown = path
-        .strip_prefix(&paths.root)
-        .unwrap_or(&path)
-        .display()
-        .to_string();
-    print_stdout(format!("{shown}\n").as_bytes())
+    let files = vec![v2::write_bundle(&inputs, &out_dir)?];
+    report_bundle(g, d, &aws, files)
+}
+
+/// Uploads the outputs when asked (`--s3-bucket`, never the secret files) and prints them.
+fn report_bundle(
+    g: &GlobalArgs,
+    d: &DeployArgs,
+    aws: &ggp::aws::Aws,
+    files: Vec<ggp::bundle::Written>,
+) -> Result<()> {
+    let uploaded = match (&d.s3_bucket, &d.s3_directory) {
+        (Some(bucket), Some(dir)) => {
+            block_on(ggp::bundle::s3::upload(&aws.s3(), bucket, dir, &files))??
+        }
+        _ => Vec::new(),
+    };
+    let text = if g.json {
+        let v = serde_json::json!({ "files": files, "uploaded": uploaded });
+        serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))? + "\n"
+    } else {
+        let out = ggp::bundle::BundleOutputs {
+            files,
+            manifest: serde_json::Value::Null,
+        };
+        let mut t = out.render_text();
+        for u in &uploaded {
+            t.push_str(&format!("uploaded {u}\n"));
+        }
+        t
+    };
+    print_stdout(text.as_bytes())
 }
 
 /// `ggp bundle`: the offline installers of a provisioned group, from its stored state.
@@ -352,25 +377,7 @@ fn bundle_cmd(
         files.extend(bundle::write(&inputs, &out_dir)?.files);
         tracing::info!("{arch}: outputs written in {:?}", started.elapsed());
     }
-    let uploaded = match (&d.s3_bucket, &d.s3_directory) {
-        (Some(bucket), Some(dir)) => block_on(bundle::s3::upload(&aws.s3(), bucket, dir, &files))??,
-        _ => Vec::new(),
-    };
-    let text = if g.json {
-        let v = serde_json::json!({ "files": files, "uploaded": uploaded });
-        serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))? + "\n"
-    } else {
-        let out = bundle::BundleOutputs {
-            files,
-            manifest: serde_json::Value::Null,
-        };
-        let mut t = out.render_text();
-        for u in &uploaded {
-            t.push_str(&format!("uploaded {u}\n"));
-        }
-        t
-    };
-    print_stdout(text.as_bytes())
+    report_bundle(g, d, &aws, files)
 }
 
 fn aws_options(g: &GlobalArgs) -> ggp::aws::AwsOptions {

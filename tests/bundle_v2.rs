@@ -238,6 +238,16 @@ fn deploy_target_v2_then_bundle_installs_the_provisioned_core() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("ggp-v2-v2cli.tar.gz"), "{stdout}");
+    assert!(stdout.contains("holds secrets, 0600"), "{stdout}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(out_dir.path().join("ggp-v2-v2cli.tar.gz")).unwrap();
+        assert_eq!(
+            meta.permissions().mode() & 0o777,
+            0o600,
+            "the bundle holds the key"
+        );
+    }
     let (ok, text) = on_device(
         Arch::X86_64,
         out_dir.path(),

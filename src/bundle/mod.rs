@@ -655,7 +655,7 @@ fn oem(i: &BundleInputs) -> Tree {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder, created with `mode`.
-fn put(path: &Path, bytes: &[u8], mode: u32) -> Result<(), BundleError> {
+pub(crate) fn put(path: &Path, bytes: &[u8], mode: u32) -> Result<(), BundleError> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path

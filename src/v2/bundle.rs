@@ -231,7 +231,27 @@ pub fn tree(i: &V2BundleInputs) -> Result<(Tree, String), BundleError> {
     Ok((t, dir))
 }
 
-/// Writes `<out_dir>/ggp-v2-<group>.tar.gz` and returns its path.
+/// Writes `<out_dir>/ggp-v2-<group>.tar.gz` (mode 0600: it holds the core's private key) and
+/// says what it wrote.
+pub fn write_bundle(
+    i: &V2BundleInputs,
+    out_dir: &Path,
+) -> Result<crate::bundle::Written, BundleError> {
+    let path = write(i, out_dir)?;
+    let bytes = std::fs::read(&path).map_err(|e| BundleError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    Ok(crate::bundle::Written {
+        kind: crate::bundle::OutputKind::Bundle,
+        sha256: crate::bundle::sha256_hex(&bytes),
+        bytes: bytes.len() as u64,
+        path,
+        secret: true,
+    })
+}
+
+/// Writes `<out_dir>/ggp-v2-<group>.tar.gz` (mode 0600) and returns its path.
 pub fn write(i: &V2BundleInputs, out_dir: &Path) -> Result<std::path::PathBuf, BundleError> {
     let (t, dir) = tree(i)?;
     let bytes = write_tar_gz(&t, i.mtime, Vec::new()).map_err(|e| BundleError::Io {
@@ -243,10 +263,7 @@ pub fn write(i: &V2BundleInputs, out_dir: &Path) -> Result<std::path::PathBuf, B
         source: e,
     })?;
     let path = out_dir.join(format!("{dir}.tar.gz"));
-    std::fs::write(&path, bytes).map_err(|e| BundleError::Io {
-        path: path.display().to_string(),
-        source: e,
-    })?;
+    crate::bundle::put(&path, &bytes, 0o600)?;
     Ok(path)
 }
 
