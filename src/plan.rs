@@ -63,6 +63,11 @@ pub struct RolePlan {
     pub managed_policies: Vec<String>,
     /// Written as the inline policy `inline-by-ggp`.
     pub inline_policy: Option<Value>,
+    /// Greengrass V2 only: what the token exchange role needs besides the configured policy,
+    /// written as its own inline policy `greengrass-v2-by-ggp`, so a V1 group and a V2 group that
+    /// share the core role (one project's defaults) do not rewrite each other's `inline-by-ggp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v2_inline_policy: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -310,6 +315,7 @@ pub fn build(
                 ),
         ),
         inline_policy: core_inline,
+        v2_inline_policy: None,
     };
     let lambda_role = (!d.functions.is_empty()).then(|| RolePlan {
         arn: role_arn(&account, &d.lambda_role.name),
@@ -318,6 +324,7 @@ pub fn build(
         assume_role_policy: d.lambda_role.assume_role_policy.clone(),
         managed_policies: d.lambda_role.iam_managed_policies.clone(),
         inline_policy: d.lambda_role.iam_policy.clone(),
+        v2_inline_policy: None,
     });
     let service_role = (!opts.service_role_exists).then(|| RolePlan {
         arn: role_arn(&account, &d.service_role.name),
@@ -360,6 +367,7 @@ pub fn build(
                         .filter_map(|c| c.service_role_iam_policy.clone()),
                 ),
         ),
+        v2_inline_policy: None,
     });
 
     // IoT.
@@ -764,6 +772,13 @@ pub(crate) fn render_role(w: &mut String, label: &str, r: &RolePlan) {
     if let Some(p) = &r.inline_policy {
         let n = p["Statement"].as_array().map_or(0, Vec::len);
         let _ = writeln!(w, "    inline policy inline-by-ggp: {n} statement(s)");
+    }
+    if let Some(p) = &r.v2_inline_policy {
+        let n = p["Statement"].as_array().map_or(0, Vec::len);
+        let _ = writeln!(
+            w,
+            "    inline policy greengrass-v2-by-ggp: {n} statement(s)"
+        );
     }
 }
 

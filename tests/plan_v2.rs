@@ -190,7 +190,7 @@ fn the_whole_example_maps_with_the_executable_as_a_native_component() {
         .iter()
         .all(|(s, _, _)| s != "component:test-group-HelloExecutable"));
     // The token exchange role reads the group's artifacts in ggp's bucket.
-    let role = p["iam"]["tokenExchangeRole"]["inlinePolicy"].to_string();
+    let role = p["iam"]["tokenExchangeRole"]["v2InlinePolicy"].to_string();
     assert!(
         role.contains("arn:aws:s3:::ggp-artifacts-<unknown:ACCOUNT_ID>-us-east-1/ggp/*")
             || role.contains("arn:aws:s3:::<unknown:ARTIFACT_BUCKET>/ggp/*"),

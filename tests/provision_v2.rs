@@ -796,7 +796,7 @@ async fn the_full_example_deploys_as_v2_with_the_executable_as_a_native_componen
         .iam
         .get_role_policy()
         .role_name("ggp-example-greengrass-core-role")
-        .policy_name("inline-by-ggp")
+        .policy_name("greengrass-v2-by-ggp")
         .send()
         .await
         .unwrap();
@@ -927,7 +927,7 @@ async fn artifacts_go_to_the_given_bucket_and_directory() {
         .iam
         .get_role_policy()
         .role_name("ggp-example-greengrass-core-role")
-        .policy_name("inline-by-ggp")
+        .policy_name("greengrass-v2-by-ggp")
         .send()
         .await
         .unwrap();
@@ -1032,4 +1032,36 @@ async fn destroy_v2_removes_the_groups_artifacts_and_an_emptied_bucket() {
         again.render_text()
     );
     assert!(s3.head_bucket().bucket(BUCKET).send().await.is_err());
+}
+
+/// A V1 group and a V2 group of one project share the core role (the deployment defaults name
+/// it): each keeps its own inline policy, so deploying one never undoes the other.
+#[tokio::test]
+async fn a_v1_and_a_v2_group_sharing_the_core_role_leave_each_other_alone() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let v1 = provision_fixture::Setup::new("deployments/empty.conf", "shared-v1");
+    let v2 = V2Setup::new(&repo(), "deployments/empty.conf");
+    v1.deploy(&cloud).await.unwrap().result().unwrap();
+    v2.deploy(&cloud).await.unwrap();
+    for round in 0..2 {
+        cloud.clients.recorder().clear();
+        v1.deploy(&cloud).await.unwrap();
+        v2.deploy(&cloud).await.unwrap();
+        assert_eq!(
+            cloud.clients.recorder().mutating(),
+            Vec::<String>::new(),
+            "round {round}"
+        );
+    }
+    let iam = &cloud.clients.iam;
+    let names = iam
+        .list_role_policies()
+        .role_name("ggp-example-greengrass-core-role")
+        .send()
+        .await
+        .unwrap();
+    let mut names = names.policy_names().to_vec();
+    names.sort();
+    assert_eq!(names, ["greengrass-v2-by-ggp", "inline-by-ggp"]);
 }

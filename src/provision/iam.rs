@@ -15,6 +15,8 @@ use super::{Action, Backoff, Ctx, TAG_MANAGED_BY};
 use crate::plan::{IamPlan, RolePlan};
 
 pub const INLINE_POLICY: &str = "inline-by-ggp";
+/// The token exchange role's Greengrass V2 additions (see [`crate::plan::RolePlan`]).
+pub const V2_INLINE_POLICY: &str = "greengrass-v2-by-ggp";
 
 /// The role ARNs later steps need.
 #[derive(Debug, Clone)]
@@ -179,57 +181,76 @@ async fn converge_role(
         }
     }
 
-    // The inline policy.
-    let current_inline = if created {
-        None
-    } else {
-        match iam
-            .get_role_policy()
-            .role_name(name)
-            .policy_name(INLINE_POLICY)
-            .send()
-            .await
-        {
-            Ok(out) => parse_policy(&out.policy_document),
-            Err(e) if is_not_found(&e) => None,
-            Err(e) => {
-                return Err(e)
-                    .doing(|| format!("reading the inline policy of the {kind} role {name}"))
-            }
+    // The inline policies: `inline-by-ggp` (the configuration's; removed when it has none) and,
+    // for Greengrass V2, `greengrass-v2-by-ggp` (written when the plan has one, never removed by a
+    // V1 run that shares the role).
+    for (policy, want, remove) in [
+        (INLINE_POLICY, &plan.inline_policy, true),
+        (V2_INLINE_POLICY, &plan.v2_inline_policy, false),
+    ] {
+        if want.is_none() && !remove {
+            continue;
         }
-    };
-    match (&plan.inline_policy, &current_inline) {
-        (Some(want), have) if have.as_ref().map(normalize) != Some(normalize(want)) => {
-            details.push(format!("inline policy {INLINE_POLICY}"));
-            if ctx.apply {
-                let doc = want.to_string();
-                ops.push(Box::pin(async move {
-                    iam.put_role_policy()
-                        .role_name(name)
-                        .policy_name(INLINE_POLICY)
-                        .policy_document(doc)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .doing(|| format!("writing the inline policy of the {kind} role {name}"))
-                }));
+        let current = if created {
+            None
+        } else {
+            match iam
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .send()
+                .await
+            {
+                Ok(out) => parse_policy(&out.policy_document),
+                Err(e) if is_not_found(&e) => None,
+                Err(e) => {
+                    return Err(e).doing(|| {
+                        format!("reading the inline policy {policy} of the {kind} role {name}")
+                    })
+                }
             }
-        }
-        (None, Some(_)) => {
-            details.push(format!("remove inline policy {INLINE_POLICY}"));
-            if ctx.apply {
-                ops.push(Box::pin(async move {
-                    iam.delete_role_policy()
-                        .role_name(name)
-                        .policy_name(INLINE_POLICY)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .doing(|| format!("removing the inline policy of the {kind} role {name}"))
-                }));
+        };
+        match (want, &current) {
+            (Some(want), have) if have.as_ref().map(normalize) != Some(normalize(want)) => {
+                details.push(format!("inline policy {policy}"));
+                if ctx.apply {
+                    let doc = want.to_string();
+                    ops.push(Box::pin(async move {
+                        iam.put_role_policy()
+                            .role_name(name)
+                            .policy_name(policy)
+                            .policy_document(doc)
+                            .send()
+                            .await
+                            .map(|_| ())
+                            .doing(|| {
+                                format!(
+                                    "writing the inline policy {policy} of the {kind} role {name}"
+                                )
+                            })
+                    }));
+                }
             }
+            (None, Some(_)) => {
+                details.push(format!("remove inline policy {policy}"));
+                if ctx.apply {
+                    ops.push(Box::pin(async move {
+                        iam.delete_role_policy()
+                            .role_name(name)
+                            .policy_name(policy)
+                            .send()
+                            .await
+                            .map(|_| ())
+                            .doing(|| {
+                                format!(
+                                    "removing the inline policy {policy} of the {kind} role {name}"
+                                )
+                            })
+                    }));
+                }
+            }
+            _ => {}
         }
-        _ => {}
     }
     futures_util::future::try_join_all(ops).await?;
 

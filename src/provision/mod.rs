@@ -825,7 +825,7 @@ fn v2_as_v1_parts(plan: &V2Plan, s3: Option<&S3Location>) -> (IamPlan, IotPlan) 
         ));
         // The statement on ggp's default bucket names the given one instead.
         let mut replaced = false;
-        if let Some(doc) = core_role.inline_policy.as_mut() {
+        if let Some(doc) = core_role.v2_inline_policy.as_mut() {
             for st in doc["Statement"].as_array_mut().into_iter().flatten() {
                 if st["Resource"] == serde_json::json!(default) {
                     st["Resource"] = ours.clone();
@@ -834,8 +834,8 @@ fn v2_as_v1_parts(plan: &V2Plan, s3: Option<&S3Location>) -> (IamPlan, IotPlan) 
             }
         }
         if !replaced {
-            core_role.inline_policy = crate::plan::merge_policies(
-                core_role.inline_policy.take().into_iter().chain([serde_json::json!({
+            core_role.v2_inline_policy = crate::plan::merge_policies(
+                core_role.v2_inline_policy.take().into_iter().chain([serde_json::json!({
                     "Version": "2012-10-17",
                     "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ours}]
                 })]),

@@ -1157,16 +1157,13 @@ pub fn build(
                 .chain([tes_trust()]),
         ),
         managed_policies: c.managed_policies.clone(),
-        inline_policy: merge_policies(
-            c.inline_policy
-                .clone()
-                .into_iter()
-                .chain([tes_access()])
-                .chain((!natives.is_empty()).then(|| {
-                    let bucket = default_artifact_bucket(&account, &region);
-                    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": format!("arn:aws:s3:::{bucket}/{}*", artifact_root_prefix(""))}]})
-                })),
-        ),
+        inline_policy: c.inline_policy.clone(),
+        v2_inline_policy: merge_policies(std::iter::once(tes_access()).chain(
+            (!natives.is_empty()).then(|| {
+                let bucket = default_artifact_bucket(&account, &region);
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": format!("arn:aws:s3:::{bucket}/{}*", artifact_root_prefix(""))}]})
+            }),
+        )),
     };
     let lambda_names: BTreeSet<String> = recipes
         .keys()
