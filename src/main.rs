@@ -199,8 +199,7 @@ fn bundle_v2_cmd(
         }
         None => None,
     };
-    let aws = block_on(ggp::aws::connect(&aws_options(g), env))??;
-    let (iot_data_endpoint, iot_cred_endpoint) = block_on(stored::endpoints(&aws.iot()))??;
+    let (iot_data_endpoint, iot_cred_endpoint) = bundle_endpoints(g, env, &state)?;
     let out_dir = match &args.out {
         Some(o) => std::path::absolute(o).map_err(|e| Error::io(o, e))?,
         None => paths.root.join("build"),
@@ -220,18 +219,33 @@ fn bundle_v2_cmd(
         mtime: epoch,
     };
     let files = vec![v2::write_bundle(&inputs, &out_dir)?];
-    report_bundle(g, d, &aws, files)
+    report_bundle(g, d, env, files)
+}
+
+/// The data and credential endpoints for a bundle: recorded by the deploy, so no AWS call (a
+/// state from before ggp recorded them: asked for with DescribeEndpoint).
+fn bundle_endpoints(
+    g: &GlobalArgs,
+    env: &BTreeMap<String, String>,
+    state: &ggp::bundle::stored::Stored,
+) -> Result<(String, String)> {
+    if let Some(e) = &state.endpoints {
+        return Ok(e.clone());
+    }
+    let aws = block_on(ggp::aws::connect(&aws_options(g), env))??;
+    Ok(block_on(ggp::bundle::stored::endpoints(&aws.iot()))??)
 }
 
 /// Uploads the outputs when asked (`--s3-bucket`, never the secret files) and prints them.
 fn report_bundle(
     g: &GlobalArgs,
     d: &DeployArgs,
-    aws: &ggp::aws::Aws,
+    env: &BTreeMap<String, String>,
     files: Vec<ggp::bundle::Written>,
 ) -> Result<()> {
     let uploaded = match (&d.s3_bucket, &d.s3_directory) {
         (Some(bucket), Some(dir)) => {
+            let aws = block_on(ggp::aws::connect(&aws_options(g), env))??;
             block_on(ggp::bundle::s3::upload(&aws.s3(), bucket, dir, &files))??
         }
         _ => Vec::new(),
@@ -336,8 +350,7 @@ fn bundle_cmd(
             (Vec::new(), false)
         }
     };
-    let aws = block_on(ggp::aws::connect(&aws_options(g), env))??;
-    let (iot_data_endpoint, credentials_endpoint) = block_on(stored::endpoints(&aws.iot()))??;
+    let (iot_data_endpoint, credentials_endpoint) = bundle_endpoints(g, env, &state)?;
     let out_dir = match &args.out {
         Some(o) => std::path::absolute(o).map_err(|e| Error::io(o, e))?,
         None => paths.root.join("build"),
@@ -377,7 +390,7 @@ fn bundle_cmd(
         files.extend(bundle::write(&inputs, &out_dir)?.files);
         tracing::info!("{arch}: outputs written in {:?}", started.elapsed());
     }
-    report_bundle(g, d, &aws, files)
+    report_bundle(g, d, env, files)
 }
 
 fn aws_options(g: &GlobalArgs) -> ggp::aws::AwsOptions {

@@ -190,47 +190,56 @@ fn deploy_target_v2_then_bundle_installs_the_provisioned_core() {
         .join("greengrass-nucleus-latest.zip");
     let out_dir = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let ggp = |args: &[&str]| {
-        assert_cmd::Command::cargo_bin("ggp")
-            .unwrap()
-            .env_clear()
+    let ggp = |aws: bool, args: &[&str]| {
+        let mut c = assert_cmd::Command::cargo_bin("ggp").unwrap();
+        c.env_clear()
             .env("HOME", home.path())
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-            .env("AWS_SECRET_ACCESS_KEY", "emulator-secret-access-key")
-            .env("AWS_REGION", emulator::REGION)
-            .env("AWS_ENDPOINT_URL", &emu.url)
-            .arg("--project-dir")
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        if aws {
+            c.env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+                .env("AWS_SECRET_ACCESS_KEY", "emulator-secret-access-key")
+                .env("AWS_REGION", emulator::REGION)
+                .env("AWS_ENDPOINT_URL", &emu.url);
+        }
+        c.arg("--project-dir")
             .arg(project.path())
             .args(args)
             .output()
             .unwrap()
     };
     // Provisioned as Greengrass V2 by ggp itself (the project says v1: one flag moves it).
-    let out = ggp(&[
-        "-g",
-        group,
-        "-d",
-        "deployments/empty.conf",
-        "--target",
-        "v2",
-    ]);
+    let out = ggp(
+        true,
+        &[
+            "-g",
+            group,
+            "-d",
+            "deployments/empty.conf",
+            "--target",
+            "v2",
+        ],
+    );
     assert!(
         out.status.success(),
         "deploy --target v2 failed:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    // No -a and no --target: one nucleus zip for every architecture, the state says V2.
-    let out = ggp(&[
-        "bundle",
-        "-g",
-        group,
-        "--core-software",
-        zip.to_str().unwrap(),
-        "--out",
-        out_dir.path().to_str().unwrap(),
-    ]);
+    // No -a and no --target: one nucleus zip for every architecture, the state says V2. And no
+    // AWS at all: the deploy recorded the endpoints.
+    let out = ggp(
+        false,
+        &[
+            "bundle",
+            "-g",
+            group,
+            "--core-software",
+            zip.to_str().unwrap(),
+            "--out",
+            out_dir.path().to_str().unwrap(),
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -25,6 +25,8 @@ pub struct Stored {
     pub role_alias: Option<String>,
     /// Greengrass V2: the thing group the core is deployed through.
     pub thing_group_arn: Option<String>,
+    /// The data and credential endpoints recorded by the deploy (older states have none).
+    pub endpoints: Option<(String, String)>,
 }
 
 fn missing(path: &Path, what: &str) -> BundleError {
@@ -81,6 +83,7 @@ pub fn load_dir(dir: &Path, group: &str) -> Result<Stored, BundleError> {
         group_id: state.group_id,
         role_alias: state.role_alias,
         thing_group_arn: state.thing_group_arn,
+        endpoints: state.iot_data_endpoint.zip(state.iot_credentials_endpoint),
     })
 }
 

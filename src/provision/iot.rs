@@ -682,6 +682,37 @@ async fn converge_attachments(
     Ok(())
 }
 
+/// Records the account's data and credential endpoints in the state (once: they do not change),
+/// for the bundle stage. Reads only; nothing in a dry run.
+pub async fn remember_endpoints(ctx: &Ctx<'_>) -> Result<(), ProvisionError> {
+    if !ctx.apply
+        || ctx.state(|s| s.iot_data_endpoint.is_some() && s.iot_credentials_endpoint.is_some())
+    {
+        return Ok(());
+    }
+    let iot = &ctx.c().iot;
+    let get = |kind: &'static str| async move {
+        iot.describe_endpoint()
+            .endpoint_type(kind)
+            .send()
+            .await
+            .doing(|| format!("asking for the {kind} endpoint"))?
+            .endpoint_address
+            .ok_or_else(|| {
+                missing(
+                    &format!("asking for the {kind} endpoint"),
+                    "endpointAddress",
+                )
+            })
+    };
+    let (data, credentials) = tokio::try_join!(get("iot:Data-ATS"), get("iot:CredentialProvider"))?;
+    ctx.update_state(|s| {
+        s.iot_data_endpoint = Some(data);
+        s.iot_credentials_endpoint = Some(credentials);
+    });
+    Ok(())
+}
+
 pub async fn converge_role_alias(
     ctx: &Ctx<'_>,
     plan: &IotPlan,

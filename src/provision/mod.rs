@@ -713,13 +713,15 @@ async fn walk(
     let (roles, core) = (roles?, core?);
 
     // Role alias (needs the core role) ‖ group role ‖ Lambda functions (need the Lambda role).
-    let (alias, group_role, versions) = tokio::join!(
+    let (alias, group_role, versions, endpoints) = tokio::join!(
         iot::converge_role_alias(ctx, &plan.iot, &roles.core_arn),
         greengrass::converge_group_role(ctx, group, &roles.core_arn),
-        lambda::converge_all(ctx, &plan.lambda, packages, opts)
+        lambda::converge_all(ctx, &plan.lambda, packages, opts),
+        iot::remember_endpoints(ctx)
     );
     alias?;
     group_role?;
+    endpoints?;
     let versions = versions?;
 
     let defs = greengrass::converge_definitions(ctx, group, plan, &core.certificate_arn, &versions)
@@ -887,11 +889,13 @@ async fn walk_v2(
     let (roles, _core) = (roles?, core?);
     greengrass_v2::converge_membership(ctx, &plan.iot.thing_name, &plan.iot.thing_group_name)
         .await?;
-    let (alias, versions) = tokio::join!(
+    let (alias, versions, endpoints) = tokio::join!(
         iot::converge_role_alias(ctx, &iot_plan, &roles.core_arn),
-        lambda::converge_all(ctx, &plan.lambda, packages, opts)
+        lambda::converge_all(ctx, &plan.lambda, packages, opts),
+        iot::remember_endpoints(ctx)
     );
     alias?;
+    endpoints?;
     let versions = versions?;
     let components =
         greengrass_v2::converge_components(ctx, plan, &versions, packages, opts).await?;

@@ -135,6 +135,12 @@ pub struct State {
     /// Greengrass V2: the last deployment ggp made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub v2_deployment: Option<V2DeploymentState>,
+    /// The account's `iot:Data-ATS` and `iot:CredentialProvider` endpoints, so `ggp bundle`
+    /// needs no AWS call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iot_data_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iot_credentials_endpoint: Option<String>,
 }
 
 /// The folder holding a group's state and key.
