@@ -495,6 +495,66 @@ fn action_deploy_job_reports_group_id_bundles_and_sha256() {
     assert!(!s.stdout.contains("deploy-secret-Bb63") && !s.stderr.contains("deploy-secret-Bb63"));
 }
 
+/// The same job with `target: v2`: the thing group's id as `group-id`, and the V2 bundle (it holds
+/// the core's key, so it is listed with the secret files) with its sha256.
+#[test]
+fn action_deploy_job_on_greengrass_v2_reports_the_thing_group_and_the_v2_bundle() {
+    let emu = emulator::fresh();
+    let project = sample_project();
+    let p = project.path();
+    let runner = Runner::new();
+    let creds = [
+        ("GGP", GGP),
+        ("AWS_ACCESS_KEY_ID", "AKIAACTIONTEST0003"),
+        ("AWS_SECRET_ACCESS_KEY", "deploy-secret-Cc74"),
+        ("AWS_REGION", emulator::REGION),
+        ("AWS_ENDPOINT_URL", &emu.url),
+    ];
+    let dir = bench::require(&bench::bench_env(), "GGP_CORE_SOFTWARE_DIR");
+    let nucleus = Path::new(&dir).join("greengrass-nucleus-latest.zip");
+    let args = format!(
+        "--core-software {} --core-software-sha256 {}",
+        nucleus.display(),
+        bench_core_software_sha256("greengrass-nucleus-latest")
+    );
+    let s = runner.step(
+        "run",
+        p,
+        &[
+            ("command", "deploy"),
+            ("group", "line-2"),
+            ("deployment", "deployments/empty.conf"),
+            ("target", "v2"),
+            ("bundle", "true"),
+            ("args", &args),
+        ],
+        &creds,
+    );
+    assert_eq!(s.code, 0, "{}", s.explain());
+    let group_id = s.output("group-id");
+    let tg = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let sdk = emu.sdk_config().await;
+        aws_sdk_iot::Client::new(&sdk)
+            .describe_thing_group()
+            .thing_group_name("line-2")
+            .send()
+            .await
+            .expect("DescribeThingGroup")
+    });
+    assert_eq!(tg.thing_group_id(), Some(group_id));
+    assert_eq!(s.output("secret-files"), "build/ggp-v2-line-2.tar.gz");
+    let (sha, path) = s.output("sha256").split_once("  ").unwrap();
+    assert_eq!(path, "build/ggp-v2-line-2.tar.gz");
+    assert_eq!(sha256_file(&p.join(path)), sha);
+    assert!(
+        s.summary
+            .contains("| `build/ggp-v2-line-2.tar.gz` | bundle (secret) |"),
+        "{}",
+        s.summary
+    );
+    assert!(!s.stdout.contains("deploy-secret-Cc74") && !s.stderr.contains("deploy-secret-Cc74"));
+}
+
 /// The sha256 the bench's SHA256SUMS gives for its STAND-IN core software `<prefix>…`.
 fn bench_core_software_sha256(prefix: &str) -> String {
     let dir = bench::require(&bench::bench_env(), "GGP_CORE_SOFTWARE_DIR");
