@@ -80,6 +80,19 @@ impl Language {
         }
     }
 
+    /// The language of a Lambda runtime identifier (`python3.8` → `PYTHON3_8`), if ggp knows it.
+    pub fn from_lambda_runtime(runtime: &str) -> Option<Language> {
+        if runtime == EXECUTABLE_RUNTIME {
+            return Some(Language::Executable);
+        }
+        let name = runtime.to_ascii_uppercase().replace('.', "_");
+        let name = match name.strip_prefix("JAVA") {
+            Some(v) => format!("JAVA{}", v.trim_end_matches("_AL2")),
+            None => name,
+        };
+        name.parse().ok()
+    }
+
     /// The interpreter a device needs for this language, as a command name (`python3.8`, `node`, `java`).
     pub fn device_runtime_command(self) -> Option<String> {
         match self {

@@ -103,7 +103,9 @@ fn build_cmd(
     let source = DeploymentSource::from_arg(&deployment, &paths);
     let group = d.group.clone().unwrap_or_else(|| "ggp-build".into());
     let injected = Injected::offline(&group, offline_region(g, env));
-    let project = load_project(&paths, &source, &injected, env)?;
+    let mut project = load_project(&paths, &source, &injected, env)?;
+    let git = ggp::provision::GitCheckouts::clone_all(&project)?; // git functions: built from a clone
+    git.add_to(&mut project, &injected, env)?;
     let mut opts = ggp::build::BuildOptions::for_project(&paths.root, env.clone());
     if let Some(out) = &args.out {
         opts.out_dir = std::path::absolute(out).map_err(|e| Error::io(out, e))?;
@@ -643,7 +645,9 @@ fn online_plan(
             region: Some(cloud.region.clone()),
             group_id: group.as_ref().map(|g| g.id.clone()),
         };
-        let project = load_project(p.paths, p.source, &injected, env)?;
+        let mut project = load_project(p.paths, p.source, &injected, env)?;
+        let git = provision::GitCheckouts::clone_all(&project)?;
+        provision::resolve_functions(&cloud, &mut project, &git, &injected, env).await?;
         let plan =
             plan::build(&project, &injected, p.opts).map_err(|e| Error::Other(e.to_string()))?;
         // Code is compared when a package was built already (`ggp build`); never built here.
@@ -716,7 +720,9 @@ fn online_plan_v2(
             region: Some(cloud.region.clone()),
             group_id: group.as_ref().map(|g| g.id.clone()),
         };
-        let project = load_project(p.paths, p.source, &injected, env)?;
+        let mut project = load_project(p.paths, p.source, &injected, env)?;
+        let git = provision::GitCheckouts::clone_all(&project)?;
+        provision::resolve_functions(&cloud, &mut project, &git, &injected, env).await?;
         let plan =
             ggp::v2::build(&project, &injected, p.opts).map_err(|e| Error::Other(e.to_string()))?;
         let packages = built_packages(p.paths, &plan.artifacts);
@@ -767,7 +773,11 @@ fn deploy_cmd(g: &GlobalArgs, d: &DeployArgs, env: &BTreeMap<String, String>) ->
     let source = DeploymentSource::from_arg(&deployment, &paths);
     // The project is checked and its packages built before anything touches AWS.
     let offline = Injected::offline(&group, offline_region(g, env));
-    let project = load_project(&paths, &source, &offline, env)?;
+    let mut project = load_project(&paths, &source, &offline, env)?;
+    // Git functions are cloned once and built like local folders; existing Lambda functions are
+    // resolved once the account is known (provision::resolve_functions).
+    let git = provision::GitCheckouts::clone_all(&project)?;
+    git.add_to(&mut project, &offline, env)?;
     let target = d.target.or(project.deployment.target).unwrap_or(Target::V2);
     let arch = match d.arch.as_ref().map(|a| a.0.as_slice()) {
         None | Some([]) => {
@@ -847,7 +857,8 @@ fn deploy_cmd(g: &GlobalArgs, d: &DeployArgs, env: &BTreeMap<String, String>) ->
                 region: Some(cloud.region.clone()),
                 group_id: Some(thing_group.id.clone()),
             };
-            let project = load_project(&paths, &source, &injected, env)?;
+            let mut project = load_project(&paths, &source, &injected, env)?;
+            provision::resolve_functions(&cloud, &mut project, &git, &injected, env).await?;
             let plan = ggp::v2::build(&project, &injected, &plan_opts)
                 .map_err(|e| Error::Other(e.to_string()))?;
             Ok::<_, Error>(
@@ -881,7 +892,8 @@ fn deploy_cmd(g: &GlobalArgs, d: &DeployArgs, env: &BTreeMap<String, String>) ->
             region: Some(cloud.region.clone()),
             group_id: Some(group_info.id.clone()),
         };
-        let project = load_project(&paths, &source, &injected, env)?;
+        let mut project = load_project(&paths, &source, &injected, env)?;
+        provision::resolve_functions(&cloud, &mut project, &git, &injected, env).await?;
         let plan = plan::build(&project, &injected, &plan_opts)
             .map_err(|e| Error::Other(e.to_string()))?;
         Ok::<_, Error>(provision::deploy(&cloud, &group_info, &plan, &packages, &opts).await?)

@@ -147,7 +147,13 @@ pub struct Plan {
     pub account: String,
     pub region: String,
     pub files: Vec<String>,
+    /// `conf.functions` entries not resolved yet (git URLs, alias ARNs, `~wildcards~`): a deploy
+    /// resolves them first; an offline plan lists them.
     pub external_functions: Vec<FunctionRef>,
+    /// Existing Lambda functions used as is (resolved alias ARNs and wildcards): function name →
+    /// the version its alias points to. Not created, changed or deleted by ggp.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub existing_versions: BTreeMap<String, String>,
     pub iam: IamPlan,
     pub iot: IotPlan,
     pub lambda: Vec<LambdaPlan>,
@@ -405,11 +411,12 @@ pub fn build(
 
     // Lambda functions.
     let lambda_role_arn = role_arn(&account, &d.lambda_role.name);
-    let alias_arn = |f: &FunctionConf| {
-        format!(
+    let alias_arn = |f: &FunctionConf| match &f.existing {
+        Some(e) => e.alias_arn.clone(),
+        None => format!(
             "arn:aws:lambda:{region}:{account}:function:{group}-{}:{}",
             f.function_name, f.alias_name
-        )
+        ),
     };
     let mut function_arns: Vec<(String, String)> = project
         .functions
@@ -417,17 +424,24 @@ pub fn build(
         .map(|f| (f.function_name.clone(), alias_arn(f)))
         .collect();
     for r in &d.functions {
+        // Not resolved yet (offline): named after the Lambda function.
         if let FunctionRef::ExistingAlias { arn } = r {
-            let name = arn.split(':').nth(6).unwrap_or(arn).to_string();
-            function_arns.push((name, arn.clone()));
+            if !function_arns.iter().any(|(_, a)| a == arn) {
+                let name = arn.split(':').nth(6).unwrap_or(arn).to_string();
+                function_arns.push((name, arn.clone()));
+            }
         }
     }
     let lambda: Vec<LambdaPlan> = project
         .functions
         .iter()
+        .filter(|f| f.existing.is_none())
         .map(|f| LambdaPlan {
             function_name: format!("{group}-{}", f.function_name),
-            source: format!("functions/{}", f.dir_name),
+            source: match &f.resolved_from {
+                Some(r) => r.display(),
+                None => format!("functions/{}", f.dir_name),
+            },
             runtime: f.language.lambda_runtime(),
             handler: f.handler_name.clone(),
             role_arn: lambda_role_arn.clone(),
@@ -675,7 +689,7 @@ pub fn build(
     };
 
     let mut artifacts = Vec::new();
-    for f in &project.functions {
+    for f in project.functions.iter().filter(|f| f.existing.is_none()) {
         for &arch in &opts.archs {
             artifacts.push(ArtifactPlan {
                 function: f.function_name.clone(),
@@ -703,11 +717,15 @@ pub fn build(
             "a function runs as root: config.json will set allowFunctionsToRunAsRoot = yes".into(),
         );
     }
-    let external_functions: Vec<FunctionRef> = d
+    let external_functions: Vec<FunctionRef> = unresolved(project);
+    let existing_versions: BTreeMap<String, String> = project
         .functions
         .iter()
-        .filter(|f| !matches!(f, FunctionRef::Local { .. }))
-        .cloned()
+        .filter_map(|f| {
+            f.existing
+                .as_ref()
+                .map(|e| (f.function_name.clone(), e.version.clone()))
+        })
         .collect();
     if !external_functions.is_empty() {
         warnings.push(format!("{} function(s) are not local folders (git URLs, existing aliases or ~wildcards~); they are resolved at deploy time", external_functions.len()));
@@ -720,6 +738,7 @@ pub fn build(
         region,
         files: project.files.clone(),
         external_functions,
+        existing_versions,
         iam: IamPlan {
             core_role,
             lambda_role,
@@ -731,6 +750,24 @@ pub fn build(
         artifacts,
         warnings,
     })
+}
+
+/// The `conf.functions` entries that are not local folders and were not resolved into functions
+/// (offline: all of them; after [`crate::provision::resolve_functions`]: none).
+pub fn unresolved(project: &Project) -> Vec<FunctionRef> {
+    project
+        .deployment
+        .functions
+        .iter()
+        .filter(|r| !matches!(r, FunctionRef::Local { .. }))
+        .filter(|r| {
+            !project
+                .functions
+                .iter()
+                .any(|f| f.resolved_from.as_ref() == Some(*r))
+        })
+        .cloned()
+        .collect()
 }
 
 /// A JSON object from owned values, without the copy `json!` makes of interpolated values.
@@ -885,12 +922,11 @@ impl Plan {
                 l.function_name, l.source, l.runtime, l.handler, l.alias
             );
         }
+        for (name, version) in &self.existing_versions {
+            let _ = writeln!(w, "  {name} (existing, used as is) version {version}");
+        }
         for e in &self.external_functions {
-            let _ = writeln!(
-                w,
-                "  external: {}",
-                serde_json::to_string(e).unwrap_or_default()
-            );
+            let _ = writeln!(w, "  external: {} (resolved at deploy time)", e.display());
         }
         let g = &self.greengrass;
         let _ = writeln!(w, "\nGreengrass group {}", g.group_name);

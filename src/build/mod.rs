@@ -457,9 +457,16 @@ pub async fn build(
     let cache = Cache::open(&opts.cache_dir);
 
     // Sources once per function; keys per job. None of this needs the engine.
+    // Existing Lambda functions (alias ARNs, wildcards) are used as is: nothing to build. Git
+    // functions are built from their checkout.
+    let functions: Vec<&FunctionConf> = project
+        .functions
+        .iter()
+        .filter(|f| f.existing.is_none())
+        .collect();
     let mut sources: Vec<(PathBuf, Vec<SourceFile>)> = Vec::new();
-    for f in &project.functions {
-        let dir = project.paths.function_dir(&f.dir_name);
+    for f in &functions {
+        let dir = project.paths.folder_of(f);
         let files = context::collect(&dir).map_err(|e| BuildError::Io {
             path: shown(root, &dir),
             source: e,
@@ -468,7 +475,7 @@ pub async fn build(
     }
     let mut jobs = Vec::new();
     let mut failures = Vec::new();
-    for (f, (dir, files)) in project.functions.iter().zip(&sources) {
+    for (f, (dir, files)) in functions.iter().copied().zip(&sources) {
         for &arch in archs {
             let builder = builder_image(f, arch, &opts.env);
             let zip_path = opts

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub use model::*;
-pub use project::{load_project, DeploymentSource, Project, ProjectPaths};
+pub use project::{load_function_conf, load_project, DeploymentSource, Project, ProjectPaths};
 
 /// A position in a config file. `line == 0` means the whole file (position unknown).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -202,11 +202,13 @@ impl LoggerConf {
 pub enum FunctionRef {
     /// A folder under `functions/`.
     Local { name: String },
-    /// A git repository (`https://…git[:subdir]`), cloned at build time.
+    /// A git repository (`https://…git[:subdir]`, `git@…`, `ssh://…`; `file://…git[:subdir]` for a
+    /// local repository, e.g. in tests), cloned (shallow) into a temporary folder at deploy time.
     Git { url: String, subdir: Option<String> },
     /// An existing Lambda alias ARN, reused as is.
     ExistingAlias { arn: String },
-    /// `~partial~:ALIAS`: existing functions whose name contains `partial`, at `ALIAS`.
+    /// `~partial~:ALIAS`: existing functions whose name matches the regex `partial` anywhere (GGP:
+    /// `.*partial.*`), each at `ALIAS`.
     Wildcard { pattern: String, alias: String },
 }
 
@@ -223,7 +225,11 @@ impl FunctionRef {
         if s.starts_with("arn:") {
             return FunctionRef::ExistingAlias { arn: s.to_string() };
         }
-        if s.starts_with("https://") || s.starts_with("git@") || s.starts_with("ssh://") {
+        if s.starts_with("https://")
+            || s.starts_with("git@")
+            || s.starts_with("ssh://")
+            || s.starts_with("file://")
+        {
             // `https://host/repo.git:subdir`: the subdir follows the `.git` suffix.
             if let Some(idx) = s.find(".git:") {
                 return FunctionRef::Git {
@@ -240,6 +246,33 @@ impl FunctionRef {
             name: s.to_string(),
         }
     }
+
+    /// The entry as written in `conf.functions`.
+    pub fn display(&self) -> String {
+        match self {
+            FunctionRef::Local { name } => name.clone(),
+            FunctionRef::Git { url, subdir: None } => url.clone(),
+            FunctionRef::Git {
+                url,
+                subdir: Some(s),
+            } => format!("{url}:{s}"),
+            FunctionRef::ExistingAlias { arn } => arn.clone(),
+            FunctionRef::Wildcard { pattern, alias } => format!("~{pattern}~:{alias}"),
+        }
+    }
+}
+
+/// A Lambda function ggp did not create, used as is (an alias ARN or a `~wildcard~` match in
+/// `conf.functions`): no build, no Lambda change, never deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExistingFunction {
+    /// The Lambda function's ARN without qualifier.
+    pub function_arn: String,
+    /// `function_arn:ALIAS`.
+    pub alias_arn: String,
+    /// The version the alias points to.
+    pub version: String,
 }
 
 /// The deployment configuration (`deployments/<name>.conf` over `deployment.defaults.conf`).
@@ -458,6 +491,16 @@ pub struct FunctionConf {
     /// A builder image to use instead of ggp's default for this function.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build_image: Option<String>,
+    /// The `conf.functions` entry this function was resolved from when it is not a folder under
+    /// `functions/` (a git URL, an alias ARN, a `~wildcard~`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_from: Option<FunctionRef>,
+    /// A git function's folder in its temporary checkout.
+    #[serde(skip)]
+    pub source_dir: Option<std::path::PathBuf>,
+    /// An existing Lambda function used as is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing: Option<ExistingFunction>,
 }
 
 const FUNCTION_CONF_KEYS: &[&str] = &[
@@ -597,6 +640,9 @@ impl FunctionConf {
             service_role_iam_policy: c.json("serviceRoleIamPolicy"),
             jar_path: c.opt_string("jarPath")?,
             build_image: c.opt_string("buildImage")?,
+            resolved_from: None,
+            source_dir: None,
+            existing: None,
         };
         c.ignore(&[
             "javaJsonHandler",

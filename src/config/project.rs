@@ -35,6 +35,12 @@ impl ProjectPaths {
     pub fn function_dir(&self, name: &str) -> PathBuf {
         self.functions().join(name)
     }
+    /// The folder a function is built from: `functions/<dir>`, or its git checkout.
+    pub fn folder_of(&self, f: &FunctionConf) -> PathBuf {
+        f.source_dir
+            .clone()
+            .unwrap_or_else(|| self.function_dir(&f.dir_name))
+    }
     /// Shows `p` relative to the project root when it is inside it (stable output across machines).
     pub fn display(&self, p: &Path) -> String {
         p.strip_prefix(&self.root)
@@ -230,6 +236,7 @@ fn load_inner(
             &conf,
             name,
             fn_defaults.as_ref(),
+            None,
             &fn_injected,
             env,
             &mut warnings,
@@ -309,10 +316,53 @@ fn load_inner(
     })
 }
 
+/// Loads a function configuration that is not `functions/<name>/function.conf`: a git checkout's
+/// function.conf (`source_dir` = its folder, checked like a local folder) or an existing Lambda
+/// function's `GGP_FUNCTION_CONF` text written to `conf`. It is merged exactly like a local one:
+/// over `deployments/function.defaults.conf`, with ggp's injected values; `fallback` (a file,
+/// lowest priority above the injected values) supplies what the text may leave out.
+pub fn load_function_conf(
+    paths: &ProjectPaths,
+    conf: &Path,
+    dir_name: &str,
+    source_dir: Option<&Path>,
+    fallback: Option<&Path>,
+    injected: &Injected,
+    env: &BTreeMap<String, String>,
+) -> Result<(FunctionConf, Vec<Warning>), ConfigErrors> {
+    let defaults_path = paths.deployments().join("function.defaults.conf");
+    let defaults = if defaults_path.exists() {
+        Some(ParsedFile::parse(&defaults_path)?)
+    } else {
+        None
+    };
+    let fallback = fallback.map(ParsedFile::parse).transpose()?;
+    let fn_injected = ParsedFile::values_layer("injected by ggp", &injected.for_function())?;
+    let mut warnings = Vec::new();
+    let (mut fc, loaded) = load_function(
+        conf,
+        dir_name,
+        defaults.as_ref(),
+        fallback.as_ref(),
+        &fn_injected,
+        env,
+        &mut warnings,
+    )?;
+    fc.source_dir = source_dir.map(Path::to_path_buf);
+    if source_dir.is_some() {
+        let errors = validate::function(paths, &fc, &loaded.origins);
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+    }
+    Ok((fc, warnings))
+}
+
 fn load_function(
     conf: &Path,
     name: &str,
     defaults: Option<&ParsedFile>,
+    fallback: Option<&ParsedFile>,
     injected: &ParsedFile,
     env: &BTreeMap<String, String>,
     warnings: &mut Vec<Warning>,
@@ -320,6 +370,7 @@ fn load_function(
     let own = ParsedFile::parse(conf)?;
     let mut layers = vec![&own];
     layers.extend(defaults);
+    layers.extend(fallback);
     layers.push(injected);
     let loaded = hocon::merge_and_resolve(&layers, env)?;
     let display = conf.display().to_string();

@@ -30,7 +30,7 @@ fn err(origins: &Origins, key: &str, message: impl Into<String>) -> ConfigError 
 /// Checks one function against its folder.
 pub fn function(paths: &ProjectPaths, f: &FunctionConf, origins: &Origins) -> Vec<ConfigError> {
     let mut out = Vec::new();
-    let dir = paths.function_dir(&f.dir_name);
+    let dir = paths.folder_of(f);
     let handler_key = "conf.handlerName";
     match f.language.family() {
         Family::Python => {

@@ -252,10 +252,14 @@ pub async fn converge_components(
                     .get(&c.function)
                     .cloned()
                     .unwrap_or_default();
-                let arn = lf["lambdaArn"]
-                    .as_str()
-                    .unwrap_or("")
-                    .replace(&marker, &number);
+                let planned = lf["lambdaArn"].as_str().unwrap_or("").to_string();
+                // An existing function's version is in the plan already (no marker).
+                let number = if planned.contains(&marker) {
+                    number
+                } else {
+                    planned.rsplit(':').next().unwrap_or("").to_string()
+                };
+                let arn = planned.replace(&marker, &number);
                 lf["lambdaArn"] = json!(arn);
                 if let Some(o) = lf.as_object_mut() {
                     o.remove("componentVersion");

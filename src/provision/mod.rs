@@ -19,6 +19,7 @@ mod convert;
 mod convert_v2;
 mod destroy;
 pub mod error;
+mod external;
 mod greengrass;
 mod greengrass_v2;
 mod iam;
@@ -42,6 +43,7 @@ use crate::v2::V2Plan;
 pub use calls::{CallRecorder, CallStats, Clients};
 pub use destroy::{destroy, destroy_v2, DestroyOptions, DestroyReport};
 pub use error::ProvisionError;
+pub use external::{resolve_functions, GitCheckouts};
 pub use greengrass::{find_group, GroupInfo};
 pub use greengrass_v2::{find_thing_group, ThingGroupInfo};
 use state::{State, StateStore};
@@ -613,23 +615,20 @@ fn check_plan(plan: &Plan) -> Result<(), ProvisionError> {
             "this deploy provisions Greengrass V1 groups; the project targets V2".into(),
         ));
     }
-    if !plan.external_functions.is_empty() {
-        let names: Vec<String> = plan
-            .external_functions
-            .iter()
-            .map(|f| match f {
-                FunctionRef::Git { url, .. } => url.clone(),
-                FunctionRef::ExistingAlias { arn } => arn.clone(),
-                FunctionRef::Wildcard { pattern, alias } => format!("~{pattern}~:{alias}"),
-                FunctionRef::Local { name } => name.clone(),
-            })
-            .collect();
-        return Err(ProvisionError::Input(format!(
-            "deploy does not handle functions that are not local folders yet: {}",
-            names.join(", ")
-        )));
+    unresolved_refused(&plan.external_functions)
+}
+
+/// Entries of `conf.functions` that reach a deploy unresolved (the caller did not run
+/// [`resolve_functions`]) are refused rather than silently left out.
+fn unresolved_refused(refs: &[FunctionRef]) -> Result<(), ProvisionError> {
+    if refs.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let names: Vec<String> = refs.iter().map(FunctionRef::display).collect();
+    Err(ProvisionError::Input(format!(
+        "functions that are not local folders were not resolved (resolve_functions): {}",
+        names.join(", ")
+    )))
 }
 
 /// Finds the group by name, or creates it (tagged as ggp's). Its id is known from here on, so the
@@ -722,7 +721,9 @@ async fn walk(
     alias?;
     group_role?;
     endpoints?;
-    let versions = versions?;
+    let mut versions = versions?;
+    // Existing functions are used as is; the versions their aliases point to are deployed too.
+    versions.extend(plan.existing_versions.clone());
 
     let defs = greengrass::converge_definitions(ctx, group, plan, &core.certificate_arn, &versions)
         .await?;
@@ -784,6 +785,7 @@ pub async fn deploy_v2(
     packages: &[Package],
     opts: &DeployOptions,
 ) -> Result<DeployReport, ProvisionError> {
+    unresolved_refused(&plan.external_functions)?;
     let ctx = Ctx::for_run(cloud, true, &plan.group, opts)?;
     let outcome = walk_v2(&ctx, Some(group), plan, packages, opts).await?;
     Ok(ctx.finish(Some(group.id.clone()), Some(outcome)))
@@ -798,6 +800,7 @@ pub async fn diff_v2(
     packages: &[Package],
     opts: &DeployOptions,
 ) -> Result<DeployReport, ProvisionError> {
+    unresolved_refused(&plan.external_functions)?;
     let ctx = Ctx::for_run(cloud, false, &plan.group, opts)?;
     let outcome = walk_v2(&ctx, group, plan, packages, opts).await?;
     Ok(ctx.finish(group.map(|g| g.id.clone()), Some(outcome)))

@@ -33,7 +33,7 @@
 //!
 //! V1 features with no V2 mapping in ggp are one error naming each of them (connectors without a
 //! mapped replacement, executables whose volumes are mounted elsewhere than their source path,
-//! machine-learning resources, wildcard local topics, functions that are not local folders).
+//! machine-learning resources, wildcard local topics).
 //!
 //! Component versions are `1.0.<n>`, `n` derived from the sha256 of the component's request
 //! content, so an unchanged function keeps its version and a changed one gets a new one. Values
@@ -343,6 +343,10 @@ pub struct V2Plan {
     pub deployment_request: Value,
     pub artifacts: Vec<ArtifactPlan>,
     pub warnings: Vec<String>,
+    /// `conf.functions` entries not resolved yet (git URLs, alias ARNs, `~wildcards~`): a deploy
+    /// resolves them first; an offline plan lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_functions: Vec<FunctionRef>,
 }
 
 /// The minimal V2 core policy (greengrass-formats.md B.3): its own client ids, jobs, shadows and
@@ -657,18 +661,18 @@ pub fn build(
             connectors.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
         ));
     }
-    for r in &d.functions {
-        if !matches!(r, FunctionRef::Local { .. }) {
-            unsupported.push(format!(
-                "function {}: only functions in local folders are mapped to V2 components",
-                serde_json::to_string(r).unwrap_or_default()
-            ));
-        }
-    }
+    // Existing Lambda functions (alias ARNs, wildcards) become Lambda function components of the
+    // version their alias points to; git functions are folders like local ones.
+    let external_functions = v1.external_functions.clone();
     let mut recipes: BTreeMap<String, NativeRecipe> = BTreeMap::new();
     for f in &project.functions {
-        let dir = project.paths.function_dir(&f.dir_name);
-        match native_recipe(&dir) {
+        let dir = project.paths.folder_of(f);
+        let recipe = if f.existing.is_some() {
+            Ok(None)
+        } else {
+            native_recipe(&dir)
+        };
+        match recipe {
             Err(e) => unsupported.push(format!("function {}: {e}", f.function_name)),
             Ok(Some(r)) => {
                 recipes.insert(f.function_name.clone(), r);
@@ -690,11 +694,12 @@ pub fn build(
         }
     }
 
-    let lambda_arn = |f: &FunctionConf| {
-        format!(
+    let lambda_arn = |f: &FunctionConf| match &f.existing {
+        Some(e) => e.function_arn.clone(),
+        None => format!(
             "arn:aws:lambda:{region}:{account}:function:{group}-{}",
             f.function_name
-        )
+        ),
     };
     let alias_to_component: BTreeMap<String, String> = project
         .functions
@@ -793,7 +798,9 @@ pub fn build(
         .functions
         .iter()
         .filter(|f| {
-            f.language.family() == Family::Executable && !recipes.contains_key(&f.function_name)
+            f.language.family() == Family::Executable
+                && !recipes.contains_key(&f.function_name)
+                && f.existing.is_none()
         })
         .map(|f| f.function_name.clone())
         .collect();
@@ -1004,7 +1011,10 @@ pub fn build(
             run_with.insert(component.clone(), posix);
         }
         let mut lambda = json!({
-            "lambdaArn": format!("{}:{}", lambda_arn(f), placeholder(&format!("LAMBDA_VERSION_{}", f.function_name))),
+            "lambdaArn": format!("{}:{}", lambda_arn(f), match &f.existing {
+                Some(e) => e.version.clone(),
+                None => placeholder(&format!("LAMBDA_VERSION_{}", f.function_name)),
+            }),
             "componentName": component,
             "componentPlatforms": [{"name": "Linux", "attributes": {"os": "linux"}}],
             "componentLambdaParameters": params,
@@ -1249,6 +1259,7 @@ pub fn build(
         deployment_request,
         artifacts,
         warnings,
+        external_functions,
     })
 }
 
@@ -1309,6 +1320,9 @@ impl V2Plan {
                 "  {} ({}, {}, handler {}) published version, alias {}",
                 l.function_name, l.source, l.runtime, l.handler, l.alias
             );
+        }
+        for e in &self.external_functions {
+            let _ = writeln!(w, "  external: {} (resolved at deploy time)", e.display());
         }
         let _ = writeln!(w, "\nComponents (created only when the version is absent)");
         if self.components.is_empty() {

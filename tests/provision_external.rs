@@ -1,0 +1,577 @@
+//! Functions that are not local folders, against the bench emulator: existing Lambda alias ARNs and
+//! `~wildcards~` used as is in a Greengrass V1 group (their GGP_FUNCTION_CONF settings in the
+//! function definition) and as Lambda function components of the aliased version in V2, a second
+//! run without a mutating call, destroy leaving them alone, a wildcard that matches nothing; and a
+//! git function cloned from a local bare repository (`file://…git:subdir`) and loaded like a
+//! local folder.
+//!
+//! The external functions are made by the test with the SDK. Packages are small zips made by the
+//! test (provisioning only: no Docker).
+
+#[path = "common/emulator.rs"]
+mod emulator;
+#[path = "common/provision.rs"]
+mod provision_fixture;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
+use ggp::config::{load_project, DeploymentSource, Injected, Project, ProjectPaths, Target};
+use ggp::plan::{self, CertificateSource, PlanOptions};
+use ggp::provision::{
+    self, Action, Cloud, DeployOptions, DeployReport, DestroyOptions, GitCheckouts, Package,
+    ProvisionError,
+};
+use provision_fixture::{cloud, listing, package, repo};
+use serde_json::{json, Value};
+
+use emulator::{ACCOUNT, REGION};
+
+const GROUP: &str = "ext-group";
+
+const SENSOR_CONF: &str = r#"conf {
+  language = "PYTHON3_8"
+  functionName = "ExtSensor"
+  handlerName = "sensor.handler"
+  pinned = true
+  timeoutInSeconds = 7
+  outputTopics = [
+    ${AWS_IOT_THING_NAME}"/sensors/ext/reading"
+  ]
+  environmentVariables = ${conf.environmentVariables} {
+    MODE = "external"
+  }
+}
+"#;
+
+fn alias_arn(name: &str, alias: &str) -> String {
+    format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}:{alias}")
+}
+
+/// Lambda functions ggp did not make: `ext-sensor` (alias live, GGP_FUNCTION_CONF above),
+/// `ext-wild-a` (alias prod, a partial GGP_FUNCTION_CONF), `ext-wild-b` (alias prod, none) and
+/// `other` (alias prod, not matched by the wildcard).
+async fn external_functions(emu: &emulator::Emulator, dir: &Path) {
+    let sdk = emu.sdk_config().await;
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let role = iam
+        .create_role()
+        .role_name("someone-elses-role")
+        .assume_role_policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap()
+        .arn;
+    for (name, alias, conf) in [
+        ("ext-sensor", "live", Some(SENSOR_CONF)),
+        (
+            "ext-wild-a",
+            "prod",
+            Some(
+                "conf {\n  functionName = \"WildA\"\n  pinned = false\n  timeoutInSeconds = 5\n}\n",
+            ),
+        ),
+        ("ext-wild-b", "prod", None),
+        ("other", "prod", None),
+    ] {
+        let zip = std::fs::read(package(dir, name, &format!("# {name}\n")).path).unwrap();
+        let mut env = Environment::builder().variables("OWNER", "someone else");
+        if let Some(c) = conf {
+            env = env.variables("GGP_FUNCTION_CONF", c);
+        }
+        let created = lambda
+            .create_function()
+            .function_name(name)
+            .runtime(Runtime::Python38)
+            .role(&role)
+            .handler("main.handler")
+            .timeout(9)
+            .environment(env.build())
+            .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
+            .publish(true)
+            .send()
+            .await
+            .unwrap();
+        lambda
+            .create_alias()
+            .function_name(name)
+            .name(alias)
+            .function_version(created.version.unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// A copy of the example project's deployments and HelloPython, with `deployments/<name>.conf`
+/// listing `functions`.
+fn project_with(name: &str, functions: &[&str]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for dir in ["deployments", "functions/HelloPython"] {
+        let to = tmp.path().join(dir);
+        std::fs::create_dir_all(&to).unwrap();
+        for e in std::fs::read_dir(repo().join(dir)).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    let list: Vec<String> = functions.iter().map(|f| format!("{f:?}")).collect();
+    std::fs::write(
+        tmp.path().join(format!("deployments/{name}.conf")),
+        format!("conf {{\n  functions = [{}]\n}}\n", list.join(", ")),
+    )
+    .unwrap();
+    tmp
+}
+
+struct Run {
+    root: PathBuf,
+    deployment: String,
+    target: Target,
+    opts: DeployOptions,
+    packages: Vec<Package>,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl Run {
+    fn new(root: &Path, deployment: &str, target: Target) -> Run {
+        let state = tempfile::tempdir().unwrap();
+        let packages_dir = tempfile::tempdir().unwrap();
+        let mut opts = DeployOptions::new(state.path().join(GROUP));
+        opts.deployment_timeout = std::time::Duration::from_secs(30);
+        opts.propagation_timeout = std::time::Duration::from_secs(5);
+        let packages = ["HelloPython", "GitFn"]
+            .iter()
+            .map(|f| package(packages_dir.path(), f, &format!("# {f} v1\n")))
+            .collect();
+        Run {
+            root: root.to_path_buf(),
+            deployment: deployment.into(),
+            target,
+            opts,
+            packages,
+            _dirs: vec![state, packages_dir],
+        }
+    }
+
+    fn injected(group_id: Option<&str>) -> Injected {
+        Injected {
+            group_name: GROUP.into(),
+            account_id: Some(ACCOUNT.into()),
+            region: Some(REGION.into()),
+            group_id: group_id.map(str::to_string),
+        }
+    }
+
+    fn plan_options(&self) -> PlanOptions {
+        PlanOptions {
+            archs: vec![ggp::arch::Arch::X86_64],
+            target: self.target,
+            certificate: CertificateSource::StoredOrNew,
+            core_role_name: None,
+            core_policy_name: None,
+            service_role_exists: false,
+            build_dir: PathBuf::from("build"),
+        }
+    }
+
+    /// `ggp deploy`'s sequence: load, clone git functions, resolve the rest from the account.
+    async fn project(
+        &self,
+        cloud: &Cloud,
+        group_id: Option<&str>,
+    ) -> Result<Project, ProvisionError> {
+        let paths = ProjectPaths::new(&self.root);
+        let source = DeploymentSource::from_arg(&self.deployment, &paths);
+        let injected = Run::injected(group_id);
+        let mut project = load_project(&paths, &source, &injected, &BTreeMap::new()).unwrap();
+        let git = GitCheckouts::clone_all(&project)?;
+        provision::resolve_functions(cloud, &mut project, &git, &injected, &BTreeMap::new())
+            .await?;
+        Ok(project)
+    }
+
+    async fn deploy(&self, cloud: &Cloud) -> Result<DeployReport, ProvisionError> {
+        match self.target {
+            Target::V1 => {
+                let group = provision::ensure_group(cloud, GROUP, &self.opts).await?;
+                let project = self.project(cloud, Some(&group.id)).await?;
+                let plan = plan::build(
+                    &project,
+                    &Run::injected(Some(&group.id)),
+                    &self.plan_options(),
+                )
+                .unwrap();
+                assert!(
+                    plan.external_functions.is_empty(),
+                    "{:?}",
+                    plan.external_functions
+                );
+                provision::deploy(cloud, &group, &plan, &self.packages, &self.opts).await
+            }
+            Target::V2 => {
+                let tg = provision::ensure_thing_group(cloud, GROUP, &self.opts).await?;
+                let project = self.project(cloud, Some(&tg.id)).await?;
+                let plan =
+                    ggp::v2::build(&project, &Run::injected(Some(&tg.id)), &self.plan_options())
+                        .unwrap();
+                provision::deploy_v2(cloud, &tg, &plan, &self.packages, &self.opts).await
+            }
+        }
+    }
+}
+
+/// The account's Lambda functions not made by ggp, as the listing shows them.
+fn external_listing(l: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for (name, f) in l["lambda"].as_object().unwrap() {
+        if !name.starts_with(GROUP) {
+            out.insert(name.clone(), f.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+#[tokio::test]
+async fn v1_alias_arns_and_wildcards_are_used_as_is() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let zips = tempfile::tempdir().unwrap();
+    external_functions(&emu, zips.path()).await;
+    let before = external_listing(&listing(&emu).await);
+    let sensor = alias_arn("ext-sensor", "live");
+    let project = project_with("external", &["HelloPython", &sensor, "~^ext-wild-~:prod"]);
+
+    // Offline: listed as resolved at deploy time, no Lambda planned for them.
+    let paths = ProjectPaths::new(project.path());
+    let source = DeploymentSource::from_arg("deployments/external.conf", &paths);
+    let offline = Injected::offline(GROUP, Some(REGION.into()));
+    let p = load_project(&paths, &source, &offline, &BTreeMap::new()).unwrap();
+    let run = Run::new(project.path(), "deployments/external.conf", Target::V1);
+    let offline_plan = plan::build(&p, &offline, &run.plan_options()).unwrap();
+    assert_eq!(offline_plan.external_functions.len(), 2);
+    assert!(offline_plan
+        .render_text()
+        .contains("resolved at deploy time"));
+    assert_eq!(offline_plan.lambda.len(), 1);
+
+    let first = run.deploy(&cloud).await.expect("deploy");
+    first.result().expect("deployment succeeded");
+    let l = listing(&emu).await;
+    // Only HelloPython was made; the external functions are as they were.
+    let made: Vec<&String> = l["lambda"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| k.starts_with(GROUP))
+        .collect();
+    assert_eq!(made, vec!["ext-group-HelloPython"]);
+    assert_eq!(external_listing(&l), before);
+    assert!(first
+        .changes
+        .iter()
+        .all(|c| c.kind != "lambda-function" || c.name.starts_with(GROUP)));
+
+    let fdef = &l["greengrass"]["definitions"]["function"][0]["content"];
+    let functions = fdef["functions"].as_array().unwrap();
+    let by_id = |id: &str| {
+        functions
+            .iter()
+            .find(|f| f["id"] == id)
+            .unwrap_or_else(|| panic!("{id} not in {fdef}"))
+    };
+    assert_eq!(
+        functions.len(),
+        5,
+        "GGIPDetector, HelloPython, 3 external: {fdef}"
+    );
+    let s = by_id("ExtSensor");
+    assert_eq!(s["arn"], json!(sensor));
+    assert_eq!(s["variables"]["MODE"], "external");
+    assert_eq!(s["variables"]["AWS_IOT_THING_NAME"], "ext-group_Core");
+    assert!(
+        s["config"]
+            .as_str()
+            .unwrap()
+            .ends_with("Some(true) Some(7)"),
+        "pinned, 7 s from GGP_FUNCTION_CONF: {s}"
+    );
+    let a = by_id("WildA");
+    assert_eq!(a["arn"], json!(alias_arn("ext-wild-a", "prod")));
+    assert!(
+        a["config"]
+            .as_str()
+            .unwrap()
+            .ends_with("Some(false) Some(5)"),
+        "{a}"
+    );
+    // No GGP_FUNCTION_CONF: function.defaults.conf with the Lambda's name, handler and timeout.
+    let b = by_id("ext-wild-b");
+    assert_eq!(b["arn"], json!(alias_arn("ext-wild-b", "prod")));
+    assert!(
+        b["config"]
+            .as_str()
+            .unwrap()
+            .ends_with("Some(false) Some(9)"),
+        "{b}"
+    );
+    assert!(functions
+        .iter()
+        .all(|f| f["arn"] != json!(alias_arn("other", "prod"))));
+    // Every function sees the external ones too.
+    let hello = by_id("HelloPython");
+    assert_eq!(hello["variables"]["LOCAL_LAMBDA_ExtSensor"], json!(sensor));
+    // ExtSensor's output topic reaches HelloPython's input topic.
+    let subs = l["greengrass"]["definitions"]["subscription"][0]["content"].to_string();
+    assert!(
+        subs.contains(&format!(
+            "Some(\\\"{sensor}\\\") Some(\\\"ext-group_Core/sensors/ext/reading\\\") Some(\\\"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ext-group-HelloPython:ggc\\\")"
+        )),
+        "{subs}"
+    );
+
+    // The second run reads only.
+    cloud.clients.recorder().clear();
+    let second = run.deploy(&cloud).await.expect("second deploy");
+    second.result().unwrap();
+    assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+    assert!(!second.changed, "{}", second.render_text());
+
+    // Destroy removes what ggp made and leaves the external functions.
+    let report = provision::destroy(
+        &cloud,
+        GROUP,
+        &DestroyOptions::new(run.opts.state_dir.clone()),
+    )
+    .await
+    .unwrap();
+    assert!(report
+        .changes
+        .iter()
+        .any(|c| c.action == Action::Delete && c.name == "ext-group-HelloPython"));
+    let after = listing(&emu).await;
+    assert_eq!(external_listing(&after), before);
+    assert!(after["lambda"].get("ext-group-HelloPython").is_none());
+}
+
+#[tokio::test]
+async fn a_wildcard_that_matches_nothing_is_an_error_naming_it() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let zips = tempfile::tempdir().unwrap();
+    external_functions(&emu, zips.path()).await;
+    let project = project_with("nomatch", &["HelloPython", "~^nothing-here~:prod"]);
+    let run = Run::new(project.path(), "deployments/nomatch.conf", Target::V1);
+    let e = run.project(&cloud, None).await.unwrap_err();
+    assert_eq!(e.exit_code(), 36);
+    assert!(e.to_string().contains("~^nothing-here~:prod"), "{e}");
+    assert!(e.to_string().contains("matches no Lambda function"), "{e}");
+    assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn v2_alias_arn_is_a_lambda_component_of_the_aliased_version() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let zips = tempfile::tempdir().unwrap();
+    external_functions(&emu, zips.path()).await;
+    let before = external_listing(&listing(&emu).await);
+    let sensor = alias_arn("ext-sensor", "live");
+    let project = project_with("external", &["HelloPython", &sensor]);
+    let run = Run::new(project.path(), "deployments/external.conf", Target::V2);
+
+    // Offline: a V2 plan lists it instead of refusing it.
+    let paths = ProjectPaths::new(project.path());
+    let source = DeploymentSource::from_arg("deployments/external.conf", &paths);
+    let offline = Injected::offline(GROUP, Some(REGION.into()));
+    let p = load_project(&paths, &source, &offline, &BTreeMap::new()).unwrap();
+    let offline_plan = ggp::v2::build(&p, &offline, &run.plan_options()).unwrap();
+    assert_eq!(offline_plan.external_functions.len(), 1);
+
+    let first = run.deploy(&cloud).await.expect("deploy");
+    first.result().expect("deployment succeeded");
+    assert!(
+        first.changes.iter().any(|c| c.action == Action::Create
+            && c.kind == "greengrass-component"
+            && c.name.starts_with("ext-group-ExtSensor ")),
+        "{}",
+        first.render_text()
+    );
+    let project_r = run.project(&cloud, None).await.unwrap();
+    let plan = ggp::v2::build(&project_r, &Run::injected(None), &run.plan_options()).unwrap();
+    let c = plan
+        .components
+        .iter()
+        .find(|c| c.function == "ExtSensor")
+        .unwrap();
+    assert_eq!(
+        c.request["lambdaFunction"]["lambdaArn"],
+        json!(format!(
+            "arn:aws:lambda:{REGION}:{ACCOUNT}:function:ext-sensor:1"
+        ))
+    );
+    assert_eq!(
+        c.request["lambdaFunction"]["componentLambdaParameters"]["environmentVariables"]["MODE"],
+        "external"
+    );
+    assert!(plan
+        .lambda
+        .iter()
+        .all(|l| !l.function_name.contains("ExtSensor")));
+    let gg = aws_sdk_greengrassv2::Client::new(&emu.sdk_config().await);
+    let versions = gg
+        .list_component_versions()
+        .arn(format!(
+            "arn:aws:greengrass:{REGION}:{ACCOUNT}:components:ext-group-ExtSensor"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versions.component_versions().len(), 1);
+    assert_eq!(external_listing(&listing(&emu).await), before);
+
+    cloud.clients.recorder().clear();
+    let second = run.deploy(&cloud).await.expect("second deploy");
+    second.result().unwrap();
+    assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+
+    provision::destroy_v2(
+        &cloud,
+        GROUP,
+        &DestroyOptions::new(run.opts.state_dir.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(external_listing(&listing(&emu).await), before);
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=ggp test",
+            "-c",
+            "user.email=test@example.com",
+        ])
+        .args(["-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A bare repository holding `GitFn/` (a Python function) and `README`.
+fn bare_repository(tmp: &Path) -> PathBuf {
+    let work = tmp.join("work");
+    let fun = work.join("GitFn");
+    std::fs::create_dir_all(&fun).unwrap();
+    std::fs::write(
+        fun.join("function.conf"),
+        "conf {\n  language = \"PYTHON3_8\"\n  functionName = \"GitFn\"\n  handlerName = \"git_fn.handler\"\n  pinned = false\n  timeoutInSeconds = 4\n  inputTopics = [${AWS_IOT_THING_NAME}\"/git/in\"]\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        fun.join("git_fn.py"),
+        "def handler(event, context):\n    return event\n",
+    )
+    .unwrap();
+    std::fs::write(work.join("README"), "functions for ggp\n").unwrap();
+    git(&work, &["init", "--quiet"]);
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "--quiet", "-m", "GitFn"]);
+    let bare = tmp.join("functions.git");
+    git(
+        tmp,
+        &["clone", "--quiet", "--bare", "work", "functions.git"],
+    );
+    bare
+}
+
+#[tokio::test]
+async fn a_git_function_is_cloned_loaded_and_deployed_like_a_local_folder() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = bare_repository(tmp.path());
+    let url = format!("file://{}:GitFn", bare.display());
+    let project = project_with("git", &["HelloPython", &url]);
+
+    // Offline: not cloned, listed.
+    let paths = ProjectPaths::new(project.path());
+    let source = DeploymentSource::from_arg("deployments/git.conf", &paths);
+    let offline = Injected::offline(GROUP, Some(REGION.into()));
+    let mut p = load_project(&paths, &source, &offline, &BTreeMap::new()).unwrap();
+    let run = Run::new(project.path(), "deployments/git.conf", Target::V1);
+    assert_eq!(
+        plan::build(&p, &offline, &run.plan_options())
+            .unwrap()
+            .external_functions
+            .len(),
+        1
+    );
+
+    // Cloned and loaded: a function like a local one, built from the checkout.
+    let checkouts = GitCheckouts::clone_all(&p).unwrap();
+    checkouts
+        .add_to(&mut p, &offline, &BTreeMap::new())
+        .unwrap();
+    let f = p
+        .functions
+        .iter()
+        .find(|f| f.function_name == "GitFn")
+        .unwrap();
+    let folder = paths.folder_of(f);
+    assert!(folder.join("git_fn.py").is_file(), "{}", folder.display());
+    assert!(!folder.starts_with(project.path()));
+    assert_eq!(f.timeout_in_seconds, 4);
+    let plan = plan::build(&p, &offline, &run.plan_options()).unwrap();
+    assert!(plan.external_functions.is_empty());
+    let l = plan
+        .lambda
+        .iter()
+        .find(|l| l.function_name == "ext-group-GitFn")
+        .unwrap();
+    assert_eq!(l.source, url);
+    assert!(plan.artifacts.iter().any(|a| a.function == "GitFn"));
+    drop(checkouts);
+    assert!(!folder.exists(), "the checkout is temporary");
+
+    // A function.conf that is not there is an error naming the entry.
+    let missing = format!("file://{}:Nope", bare.display());
+    let project2 = project_with("git2", &[&missing]);
+    let paths2 = ProjectPaths::new(project2.path());
+    let p2 = load_project(
+        &paths2,
+        &DeploymentSource::from_arg("deployments/git2.conf", &paths2),
+        &offline,
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    let e = GitCheckouts::clone_all(&p2).unwrap_err();
+    assert!(e.to_string().contains(":Nope"), "{e}");
+
+    // Deployed (its package made by the test, as for local functions here).
+    let first = run.deploy(&cloud).await.expect("deploy");
+    first.result().unwrap();
+    let made = listing(&emu).await;
+    assert_eq!(made["lambda"]["ext-group-GitFn"]["timeout"], 4);
+    cloud.clients.recorder().clear();
+    let second = run.deploy(&cloud).await.expect("second deploy");
+    second.result().unwrap();
+    assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+}
