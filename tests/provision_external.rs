@@ -5,9 +5,11 @@
 //! git function cloned from a local bare repository (`file://…git:subdir`) and loaded like a
 //! local folder.
 //!
-//! The external functions are made by the test with the SDK. Packages are small zips made by the
-//! test (provisioning only: no Docker).
+//! The external functions are made by the test with the SDK. Packages for provisioning are small
+//! zips made by the test; one test builds the git function with `ggp build`.
 
+#[path = "common/bench.rs"]
+mod bench;
 #[path = "common/emulator.rs"]
 mod emulator;
 #[path = "common/provision.rs"]
@@ -340,12 +342,81 @@ async fn v1_alias_arns_and_wildcards_are_used_as_is() {
         "{subs}"
     );
 
+    // `ggp plan` with credentials resolves them too (reads only) and sees no change.
+    cloud.clients.recorder().clear();
+    let group = provision::find_group(&cloud, GROUP).await.unwrap().unwrap();
+    let resolved = run.project(&cloud, Some(&group.id)).await.unwrap();
+    let plan = plan::build(
+        &resolved,
+        &Run::injected(Some(&group.id)),
+        &run.plan_options(),
+    )
+    .unwrap();
+    assert_eq!(
+        plan.existing_versions.len(),
+        3,
+        "{:?}",
+        plan.existing_versions
+    );
+    let diff = provision::diff(&cloud, Some(&group), &plan, &run.packages, &run.opts)
+        .await
+        .unwrap();
+    assert!(!diff.changed, "{}", diff.render_text());
+    assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+
     // The second run reads only.
     cloud.clients.recorder().clear();
     let second = run.deploy(&cloud).await.expect("second deploy");
     second.result().unwrap();
     assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
     assert!(!second.changed, "{}", second.render_text());
+
+    // Someone moves an external alias to a new version: the next run deploys it (a new function
+    // definition version and deployment), still without touching the function.
+    let sdk = emu.sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let zip = std::fs::read(package(zips.path(), "ext-wild-b", "# ext-wild-b v2\n").path).unwrap();
+    lambda
+        .update_function_code()
+        .function_name("ext-wild-b")
+        .zip_file(Blob::new(zip))
+        .send()
+        .await
+        .unwrap();
+    let v2 = lambda
+        .publish_version()
+        .function_name("ext-wild-b")
+        .send()
+        .await
+        .unwrap()
+        .version
+        .unwrap();
+    lambda
+        .update_alias()
+        .function_name("ext-wild-b")
+        .name("prod")
+        .function_version(&v2)
+        .send()
+        .await
+        .unwrap();
+    let moved = external_listing(&listing(&emu).await);
+    cloud.clients.recorder().clear();
+    let third = run.deploy(&cloud).await.expect("third deploy");
+    third.result().unwrap();
+    assert!(
+        third.deployment.as_ref().unwrap().created,
+        "{}",
+        third.render_text()
+    );
+    let mutating = cloud.clients.recorder().mutating();
+    assert!(!mutating.is_empty());
+    assert!(
+        mutating
+            .iter()
+            .all(|c| !c.to_ascii_lowercase().starts_with("lambda.")),
+        "{mutating:?}"
+    );
+    assert_eq!(external_listing(&listing(&emu).await), moved);
 
     // Destroy removes what ggp made and leaves the external functions.
     let report = provision::destroy(
@@ -360,7 +431,7 @@ async fn v1_alias_arns_and_wildcards_are_used_as_is() {
         .iter()
         .any(|c| c.action == Action::Delete && c.name == "ext-group-HelloPython"));
     let after = listing(&emu).await;
-    assert_eq!(external_listing(&after), before);
+    assert_eq!(external_listing(&after), moved);
     assert!(after["lambda"].get("ext-group-HelloPython").is_none());
 }
 
@@ -574,4 +645,73 @@ async fn a_git_function_is_cloned_loaded_and_deployed_like_a_local_folder() {
     let second = run.deploy(&cloud).await.expect("second deploy");
     second.result().unwrap();
     assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+}
+
+/// `ggp build` of a deployment with a git function: cloned from the bare repository and built like
+/// a local folder (with the bench's engine settings; a Python function without requirements is
+/// packaged without the engine); the package holds the repository's handler and only its subdir.
+#[test]
+fn ggp_build_clones_and_builds_a_git_function() {
+    let bench_env = bench::bench_env();
+    let mut env: BTreeMap<String, String> = bench_env
+        .iter()
+        .filter(|(k, _)| k.as_str() == "DOCKER_HOST" || k.starts_with("GGP_BUILDER_IMAGE_"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    bench::require(&env, "DOCKER_HOST");
+    if let Some(ca) = bench_env.get("GGP_BENCH_CA_BUNDLE") {
+        env.insert("GGP_CA_BUNDLE".into(), ca.clone());
+    }
+    for k in ["PATH", "HOME"] {
+        if let Ok(v) = std::env::var(k) {
+            env.insert(k.into(), v);
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = bare_repository(tmp.path());
+    let url = format!("file://{}:GitFn", bare.display());
+    let project = project_with("git", &[&url]);
+    let out = Command::new(env!("CARGO_BIN_EXE_ggp"))
+        .arg("--project-dir")
+        .arg(project.path())
+        .args([
+            "--json",
+            "build",
+            "-d",
+            "deployments/git.conf",
+            "-a",
+            "X86_64",
+        ])
+        .env_clear()
+        .envs(&env)
+        .output()
+        .unwrap();
+    let text = format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    let zip_path = project.path().join("build/functions/X86_64/GitFn.zip");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut data).unwrap();
+        files.insert(
+            f.name().unwrap().to_string(),
+            String::from_utf8_lossy(&data).into_owned(),
+        );
+    }
+    let names: Vec<&String> = files.keys().collect();
+    let handler = files
+        .get("git_fn.py")
+        .unwrap_or_else(|| panic!("{names:?}\n{text}"));
+    assert!(handler.contains("def handler(event, context)"));
+    assert!(
+        !names.iter().any(|n| n.contains("README")),
+        "only the subdir: {names:?}"
+    );
 }

@@ -424,4 +424,44 @@ mod tests {
         assert_eq!(n("git@github.com:org/repo.git"), "repo");
         assert_eq!(n("file:///tmp/x/repo.git:F"), "F");
     }
+
+    #[test]
+    fn conf_functions_entries_parse_as_ggp_wrote_them() {
+        assert_eq!(
+            FunctionRef::parse("file:///tmp/x/repo.git:fns/F"),
+            FunctionRef::Git {
+                url: "file:///tmp/x/repo.git".into(),
+                subdir: Some("fns/F".into())
+            }
+        );
+        assert_eq!(
+            FunctionRef::parse("~^ext-~:prod"),
+            FunctionRef::Wildcard {
+                pattern: "^ext-".into(),
+                alias: "prod".into()
+            }
+        );
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:f:live";
+        assert_eq!(FunctionRef::parse(arn).display(), arn);
+        assert_eq!(FunctionRef::parse("~a~:b").display(), "~a~:b");
+        assert_eq!(
+            FunctionRef::parse("https://h/r.git:d").display(),
+            "https://h/r.git:d"
+        );
+    }
+
+    #[test]
+    fn lambda_runtimes_map_to_languages() {
+        let l = |r: &str| Language::from_lambda_runtime(r).map(Language::name);
+        assert_eq!(l("python3.8").as_deref(), Some("PYTHON3_8"));
+        assert_eq!(l("python2.7").as_deref(), Some("PYTHON2_7"));
+        assert_eq!(l("nodejs12.x").as_deref(), Some("NODEJS12_X"));
+        assert_eq!(l("java8.al2").as_deref(), Some("JAVA8"));
+        assert_eq!(l("java11").as_deref(), Some("JAVA11"));
+        assert_eq!(
+            l(crate::language::EXECUTABLE_RUNTIME).as_deref(),
+            Some("EXECUTABLE")
+        );
+        assert_eq!(l("provided.al2"), None);
+    }
 }
