@@ -715,3 +715,119 @@ fn ggp_build_clones_and_builds_a_git_function() {
         "only the subdir: {names:?}"
     );
 }
+
+/// `ggp` run against the emulator from `root`, as a user would.
+fn ggp_cli(
+    emu: &emulator::Emulator,
+    root: &Path,
+    state: &Path,
+    args: &[&str],
+) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ggp"))
+        .env_clear()
+        .env("HOME", state)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "emulator-secret-access-key")
+        .env("AWS_REGION", REGION)
+        .env("GGP_STATE_DIR", state)
+        .arg("--project-dir")
+        .arg(root)
+        .args(["--endpoint-url", &emu.url])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// Through the binary: `plan --offline` lists them, `deploy --target v1` of a deployment made of
+/// an alias ARN and a wildcard only (nothing to build), a second deploy without a mutating call,
+/// and a wildcard that matches nothing: exit 36 naming it.
+#[tokio::test]
+async fn the_ggp_binary_deploys_existing_functions_and_names_an_empty_wildcard() {
+    let emu = emulator::fresh();
+    let zips = tempfile::tempdir().unwrap();
+    external_functions(&emu, zips.path()).await;
+    let sensor = alias_arn("ext-sensor", "live");
+    let project = project_with("only-external", &[&sensor, "~^ext-wild-~:prod"]);
+    std::fs::write(
+        project.path().join("deployments/empty-wildcard.conf"),
+        "conf {\n  functions = [\"~^nobody~:prod\"]\n}\n",
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let deploy: &[&str] = &[
+        "deploy",
+        "-g",
+        GROUP,
+        "-d",
+        "deployments/only-external.conf",
+        "--target",
+        "v1",
+    ];
+
+    let (code, out, err) = ggp_cli(
+        &emu,
+        project.path(),
+        &state,
+        &[
+            "plan",
+            "--offline",
+            "-g",
+            GROUP,
+            "-d",
+            "deployments/only-external.conf",
+            "--target",
+            "v1",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("external: {sensor} (resolved at deploy time)")),
+        "{out}"
+    );
+    assert!(
+        out.contains("external: ~^ext-wild-~:prod (resolved at deploy time)"),
+        "{out}"
+    );
+
+    let (code, out, err) = ggp_cli(&emu, project.path(), &state, deploy);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        !out.contains("lambda-function"),
+        "nothing built or made: {out}"
+    );
+
+    let (code, out, err) = ggp_cli(
+        &emu,
+        project.path(),
+        &state,
+        &[&["--json"][..], deploy].concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["changed"], false, "{out}");
+    assert_eq!(report["apiCalls"]["mutating"], 0, "{out}");
+
+    let (code, out, err) = ggp_cli(
+        &emu,
+        project.path(),
+        &state,
+        &[
+            "deploy",
+            "-g",
+            GROUP,
+            "-d",
+            "deployments/empty-wildcard.conf",
+            "--target",
+            "v1",
+        ],
+    );
+    assert_eq!(code, 36, "{out}\n{err}");
+    assert!(err.contains("~^nobody~:prod"), "{err}");
+}
