@@ -24,7 +24,8 @@ pub mod code {
     /// `GGP_FAIL_AFTER` stopped the run at a step boundary (tests of crash recovery).
     pub const PROVISION_INJECTED: i32 = 35;
     /// The inputs cannot be provisioned (a package over the upload limit without --s3-bucket, an
-    /// unreadable CSR, a function kind deploy does not handle).
+    /// unreadable CSR, a `~wildcard~` that matches no Lambda function, a git function that cannot
+    /// be cloned).
     pub const PROVISION_INPUT: i32 = 36;
     /// An IAM change did not propagate within the wait.
     pub const IAM_PROPAGATION: i32 = 37;

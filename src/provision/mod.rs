@@ -9,7 +9,8 @@
 //! with nothing changed makes no mutating call at all. Independent branches run concurrently
 //! (roles ‖ IoT, functions, definitions); waits poll with backoff and a deadline, never sleep a
 //! fixed time. State (`state.rs`) remembers ids between runs but the account is the truth.
-//! One file per cloud concern: `iam.rs`, `iot.rs`, `lambda.rs`, `greengrass.rs`, `destroy.rs`.
+//! One file per cloud concern: `iam.rs`, `iot.rs`, `lambda.rs`, `greengrass.rs`, `destroy.rs`;
+//! `external.rs` resolves functions that are not local folders (git, alias ARNs, `~wildcards~`).
 //!
 //! Not for: building packages (stage 2) or writing installers and bundles (stage 4).
 
