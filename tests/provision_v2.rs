@@ -945,6 +945,33 @@ async fn artifacts_go_to_the_given_bucket_and_directory() {
     cloud.clients.recorder().clear();
     setup.deploy(&cloud).await.unwrap();
     assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+
+    // destroy takes the group's artifacts out of the user's bucket (known from the state) and
+    // leaves the bucket and everything else in it.
+    cloud
+        .clients
+        .s3
+        .put_object()
+        .bucket("users-bucket")
+        .key("builds/keep.txt")
+        .body(b"mine".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let opts = provision::DestroyOptions::new(setup.opts.state_dir.clone());
+    let report = provision::destroy_v2(&cloud, GROUP, &opts).await.unwrap();
+    assert!(
+        report
+            .changes
+            .iter()
+            .any(|c| c.kind == "s3-object" && c.name.starts_with("s3://users-bucket/builds/ggp/")),
+        "{}",
+        report.render_text()
+    );
+    assert_eq!(
+        keys_under(&cloud, "users-bucket", "").await,
+        ["builds/keep.txt"]
+    );
 }
 
 #[tokio::test]

@@ -129,6 +129,12 @@ pub async fn ensure_object(
             Err(e) if is_not_found(&e) || status_of(&e) == Some(404) => false,
             Err(e) => return Err(e).doing(|| format!("checking {uri}")),
         };
+    if !loc.default {
+        ctx.update_state(|s| {
+            s.artifact_locations
+                .insert(format!("s3://{bucket}/{}", loc.prefix.trim_matches('/')));
+        });
+    }
     if exists {
         ctx.record("s3-object", &uri, Action::Unchanged, vec![]);
         return Ok(());
@@ -159,44 +165,24 @@ pub async fn ensure_object(
     Ok(())
 }
 
-/// Deletes the group's artifacts (`ggp/<group>/` in ggp's default bucket), then the bucket itself
+/// Deletes the group's artifacts: `<prefix>ggp/<group>/` in each bucket of the user's the state
+/// names (the buckets stay), and `ggp/<group>/` in ggp's default bucket, then that bucket itself
 /// when it is empty and tagged as ggp's.
 pub async fn destroy_group_artifacts(ctx: &Ctx<'_>) -> Result<(), ProvisionError> {
+    let user_locations = ctx.state(|s| s.artifact_locations.clone());
+    for loc in user_locations {
+        let rest = loc.strip_prefix("s3://").unwrap_or(&loc);
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket_exists(ctx, bucket).await? {
+            delete_prefix(ctx, bucket, &artifact_group_prefix(prefix, &ctx.group)).await?;
+        }
+    }
     let bucket = default_artifact_bucket(&ctx.cloud.account, &ctx.cloud.region);
     if !bucket_exists(ctx, &bucket).await? {
         return Ok(());
     }
     let s3 = &ctx.c().s3;
-    let prefix = artifact_group_prefix("", &ctx.group);
-    let mut keys = Vec::new();
-    let mut pages = s3
-        .list_objects_v2()
-        .bucket(&bucket)
-        .prefix(&prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.doing(|| format!("listing s3://{bucket}/{prefix}"))?;
-        keys.extend(
-            page.contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_string)),
-        );
-    }
-    for key in keys {
-        s3.delete_object()
-            .bucket(&bucket)
-            .key(&key)
-            .send()
-            .await
-            .doing(|| format!("deleting s3://{bucket}/{key}"))?;
-        ctx.record(
-            "s3-object",
-            &format!("s3://{bucket}/{key}"),
-            Action::Delete,
-            vec![],
-        );
-    }
+    delete_prefix(ctx, &bucket, &artifact_group_prefix("", &ctx.group)).await?;
     let left = s3
         .list_objects_v2()
         .bucket(&bucket)
@@ -222,6 +208,41 @@ pub async fn destroy_group_artifacts(ctx: &Ctx<'_>) -> Result<(), ProvisionError
             .await
             .doing(|| format!("deleting the bucket {bucket}"))?;
         ctx.record("s3-bucket", &bucket, Action::Delete, vec![]);
+    }
+    Ok(())
+}
+
+/// Deletes every object under `s3://bucket/prefix`.
+async fn delete_prefix(ctx: &Ctx<'_>, bucket: &str, prefix: &str) -> Result<(), ProvisionError> {
+    let s3 = &ctx.c().s3;
+    let mut keys = Vec::new();
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.doing(|| format!("listing s3://{bucket}/{prefix}"))?;
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_string)),
+        );
+    }
+    for key in keys {
+        s3.delete_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await
+            .doing(|| format!("deleting s3://{bucket}/{key}"))?;
+        ctx.record(
+            "s3-object",
+            &format!("s3://{bucket}/{key}"),
+            Action::Delete,
+            vec![],
+        );
     }
     Ok(())
 }

@@ -9,7 +9,7 @@
 //! rebuilds what is missing from what the account holds. Losing the file costs a few extra
 //! reads, and the private key (which only ever lived here).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -141,6 +141,10 @@ pub struct State {
     pub iot_data_endpoint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iot_credentials_endpoint: Option<String>,
+    /// Greengrass V2: `s3://bucket/prefix` of buckets the user named (`--s3-bucket`) where ggp put
+    /// the group's artifacts (ggp's own bucket is found from the account), for `destroy`.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub artifact_locations: BTreeSet<String>,
 }
 
 /// The folder holding a group's state and key.
