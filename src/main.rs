@@ -542,11 +542,7 @@ fn plan_cmd(
             opts: &opts,
             state_dir,
         };
-        let text = match target {
-            Target::V1 => online_plan(g, env, &online)?,
-            Target::V2 => online_plan_v2(g, env, &online)?,
-        };
-        if let Some(text) = text {
+        if let Some(text) = online_plan(g, env, &online, target)? {
             print_stdout(text.as_bytes())?;
             return Ok(());
         }
@@ -625,43 +621,74 @@ struct OnlinePlan<'a> {
     state_dir: PathBuf,
 }
 
-/// The plan with the account's real values and the difference per resource; `None` (an offline
-/// plan follows) when there are no credentials or no region.
+/// The plan with the account's real values and the difference per resource (a V1 group or a V2
+/// thing group); `None` (an offline plan follows) when there are no credentials or no region.
 fn online_plan(
     g: &GlobalArgs,
     env: &BTreeMap<String, String>,
     p: &OnlinePlan,
+    target: Target,
 ) -> Result<Option<String>> {
     use ggp::provision::{self, DeployOptions};
+    let other = |e: serde_json::Error| Error::Other(e.to_string());
     block_on(async {
         let Some(aws) = connect_for_plan(g, env).await? else {
             return Ok(None);
         };
         let cloud = cloud_of(&aws).await?;
-        let group = provision::find_group(&cloud, p.group).await?;
+        // GROUP_ID: the V1 group's id, or the V2 thing group's.
+        let (group, thing_group) = match target {
+            Target::V1 => (provision::find_group(&cloud, p.group).await?, None),
+            Target::V2 => (None, provision::find_thing_group(&cloud, p.group).await?),
+        };
         let injected = Injected {
             group_name: p.group.to_string(),
             account_id: Some(cloud.account.clone()),
             region: Some(cloud.region.clone()),
-            group_id: group.as_ref().map(|g| g.id.clone()),
+            group_id: group
+                .as_ref()
+                .map(|g| g.id.clone())
+                .or_else(|| thing_group.as_ref().map(|g| g.id.clone())),
         };
         let mut project = load_project(p.paths, p.source, &injected, env)?;
         let git = provision::GitCheckouts::clone_all(&project)?;
         provision::resolve_functions(&cloud, &mut project, &git, &injected, env).await?;
-        let plan =
-            plan::build(&project, &injected, p.opts).map_err(|e| Error::Other(e.to_string()))?;
-        // Code is compared when a package was built already (`ggp build`); never built here.
-        let packages = built_packages(p.paths, &plan.artifacts);
         let opts = DeployOptions::new(p.state_dir.clone());
-        let report = provision::diff(&cloud, group.as_ref(), &plan, &packages, &opts).await?;
+        let bad = |e: ggp::plan::PlanError| Error::Other(e.to_string());
+        // Code is compared when a package was built already (`ggp build`); never built here.
+        let (plan_text, plan_json, report) = match target {
+            Target::V1 => {
+                let plan = plan::build(&project, &injected, p.opts).map_err(bad)?;
+                let packages = built_packages(p.paths, &plan.artifacts);
+                let report =
+                    provision::diff(&cloud, group.as_ref(), &plan, &packages, &opts).await?;
+                (
+                    plan.render_text(),
+                    serde_json::to_value(&plan).map_err(other)?,
+                    report,
+                )
+            }
+            Target::V2 => {
+                let plan = ggp::v2::build(&project, &injected, p.opts).map_err(bad)?;
+                let packages = built_packages(p.paths, &plan.artifacts);
+                let report =
+                    provision::diff_v2(&cloud, thing_group.as_ref(), &plan, &packages, &opts)
+                        .await?;
+                (
+                    plan.render_text(),
+                    serde_json::to_value(&plan).map_err(other)?,
+                    report,
+                )
+            }
+        };
         for w in &project.warnings {
             tracing::warn!("{w}");
         }
         let text = if g.json {
-            let v = serde_json::json!({"plan": plan, "changes": report});
-            serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))? + "\n"
+            let v = serde_json::json!({"plan": plan_json, "changes": report});
+            serde_json::to_string_pretty(&v).map_err(other)? + "\n"
         } else {
-            format!("{}\n{}", plan.render_text(), report.render_text())
+            format!("{plan_text}\n{}", report.render_text())
         };
         Ok(Some(text))
     })?
@@ -698,44 +725,6 @@ fn built_packages(
                 .flatten()
         })
         .collect()
-}
-
-/// `ggp plan --target v2` against the account: the V2 plan with real values and what a deploy
-/// would change.
-fn online_plan_v2(
-    g: &GlobalArgs,
-    env: &BTreeMap<String, String>,
-    p: &OnlinePlan,
-) -> Result<Option<String>> {
-    use ggp::provision::{self, DeployOptions};
-    block_on(async {
-        let Some(aws) = connect_for_plan(g, env).await? else {
-            return Ok(None);
-        };
-        let cloud = cloud_of(&aws).await?;
-        let group = provision::find_thing_group(&cloud, p.group).await?;
-        let injected = Injected {
-            group_name: p.group.to_string(),
-            account_id: Some(cloud.account.clone()),
-            region: Some(cloud.region.clone()),
-            group_id: group.as_ref().map(|g| g.id.clone()),
-        };
-        let mut project = load_project(p.paths, p.source, &injected, env)?;
-        let git = provision::GitCheckouts::clone_all(&project)?;
-        provision::resolve_functions(&cloud, &mut project, &git, &injected, env).await?;
-        let plan =
-            ggp::v2::build(&project, &injected, p.opts).map_err(|e| Error::Other(e.to_string()))?;
-        let packages = built_packages(p.paths, &plan.artifacts);
-        let opts = DeployOptions::new(p.state_dir.clone());
-        let report = provision::diff_v2(&cloud, group.as_ref(), &plan, &packages, &opts).await?;
-        let text = if g.json {
-            let v = serde_json::json!({"plan": plan, "changes": report});
-            serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))? + "\n"
-        } else {
-            format!("{}\n{}", plan.render_text(), report.render_text())
-        };
-        Ok(Some(text))
-    })?
 }
 
 /// The certificate source from the deploy flags (first match wins, as in GGP).

@@ -129,6 +129,24 @@ fn two_function_project() -> tempfile::TempDir {
     tmp
 }
 
+/// The token exchange role's `greengrass-v2-by-ggp` policy document (URL-decoded enough to read).
+async fn v2_role_policy(cloud: &Cloud) -> String {
+    let policy = cloud
+        .clients
+        .iam
+        .get_role_policy()
+        .role_name("ggp-example-greengrass-core-role")
+        .policy_name("greengrass-v2-by-ggp")
+        .send()
+        .await
+        .unwrap();
+    policy
+        .policy_document()
+        .replace("%2F", "/")
+        .replace("%3A", ":")
+        .replace("%2A", "*")
+}
+
 fn created(r: &DeployReport) -> BTreeSet<(String, String)> {
     r.changes
         .iter()
@@ -791,20 +809,7 @@ async fn the_full_example_deploys_as_v2_with_the_executable_as_a_native_componen
     );
 
     // The token exchange role may read the artifacts.
-    let policy = cloud
-        .clients
-        .iam
-        .get_role_policy()
-        .role_name("ggp-example-greengrass-core-role")
-        .policy_name("greengrass-v2-by-ggp")
-        .send()
-        .await
-        .unwrap();
-    let doc = policy
-        .policy_document()
-        .replace("%2F", "/")
-        .replace("%3A", ":")
-        .replace("%2A", "*");
+    let doc = v2_role_policy(&cloud).await;
     assert!(
         doc.contains(&format!("arn:aws:s3:::{BUCKET}/ggp/*")),
         "{doc}"
@@ -922,20 +927,7 @@ async fn artifacts_go_to_the_given_bucket_and_directory() {
     // No bucket of ggp's.
     let buckets = cloud.clients.s3.list_buckets().send().await.unwrap();
     assert_eq!(buckets.buckets().len(), 1);
-    let policy = cloud
-        .clients
-        .iam
-        .get_role_policy()
-        .role_name("ggp-example-greengrass-core-role")
-        .policy_name("greengrass-v2-by-ggp")
-        .send()
-        .await
-        .unwrap();
-    let doc = policy
-        .policy_document()
-        .replace("%2F", "/")
-        .replace("%3A", ":")
-        .replace("%2A", "*");
+    let doc = v2_role_policy(&cloud).await;
     assert!(
         doc.contains("arn:aws:s3:::users-bucket/builds/ggp/*"),
         "{doc}"
