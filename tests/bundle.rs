@@ -833,7 +833,7 @@ fn the_pinned_table_refuses_the_stand_in_for_a_real_file_name() {
         thing_arn: "arn:aws:iot:us-east-1:123456789012:thing/t".into(),
         certificate_arn: "arn:aws:iot:us-east-1:123456789012:cert/c".into(),
         certificate_pem: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n".into(),
-        private_key_pem: "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n".into(),
+        private_key_pem: include_str!("fixtures/placeholder-key.pem").into(),
         iot_data_endpoint: "x-ats.iot.us-east-1.amazonaws.com".into(),
         credentials_endpoint: "y.credentials.iot.us-east-1.amazonaws.com".into(),
     };

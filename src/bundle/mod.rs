@@ -809,7 +809,8 @@ pub(crate) mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     pub const CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-    pub const KEY: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n";
+    /// A PEM-shaped placeholder, not a key (the bundle only checks the PEM markers).
+    pub const KEY: &str = include_str!("../../tests/fixtures/placeholder-key.pem");
 
     /// Inputs with a fake core archive path; tests that write use [`with_core`].
     pub fn inputs() -> BundleInputs {

@@ -167,7 +167,9 @@ mod tests {
         store.save_cert("-----BEGIN CERTIFICATE-----\n").unwrap();
         let e = load(tmp.path(), "g").unwrap_err();
         assert!(e.to_string().contains("core.key"), "{e}");
-        store.save_key("-----BEGIN RSA PRIVATE KEY-----\n").unwrap();
+        store
+            .save_key(include_str!("../../tests/fixtures/placeholder-key.pem"))
+            .unwrap();
         let s = load(tmp.path(), "g").unwrap();
         assert_eq!(s.thing_name, "g_Core");
         assert_eq!(s.region, "us-east-1");

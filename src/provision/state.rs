@@ -297,7 +297,9 @@ mod tests {
         });
         store.save(&s).unwrap();
         assert_eq!(store.load("g").unwrap().group_id.as_deref(), Some("id-1"));
-        store.save_key("-----BEGIN RSA PRIVATE KEY-----\n").unwrap();
+        store
+            .save_key(include_str!("../../tests/fixtures/placeholder-key.pem"))
+            .unwrap();
         let mode = std::fs::metadata(store.key_path())
             .unwrap()
             .permissions()
