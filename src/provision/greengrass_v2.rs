@@ -25,7 +25,6 @@ use super::convert_v2;
 use super::error::{is_not_found, missing, Doing, ProvisionError};
 use super::iot::tag;
 use super::lambda::Versions;
-use super::state::V2DeploymentState;
 use super::{
     content_hash, Action, Backoff, Cloud, Ctx, DeployOptions, DeploymentOutcome, Package,
     TAG_CONTENT_HASH, TAG_GROUP, TAG_MANAGED_BY,
@@ -389,14 +388,6 @@ fn semver(v: &str) -> (u64, u64, u64) {
     )
 }
 
-/// The major version ggp's configuration of a public component is written for.
-fn public_major(name: &str) -> Option<u64> {
-    crate::v2::mapping::PUBLIC_COMPONENTS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, m)| *m)
-}
-
 /// The version of each public component the deployment names: the one the thing group's current
 /// deployment already uses when it has the right major version (a re-run changes nothing), else
 /// the newest the service offers in that major version.
@@ -407,7 +398,7 @@ async fn resolve_public(
 ) -> Result<BTreeMap<String, String>, ProvisionError> {
     let mut out = BTreeMap::new();
     for name in names {
-        let major = public_major(name);
+        let major = crate::v2::mapping::public_major(name);
         if let Some(v) = deployed.get(name) {
             if major.is_none_or(|m| semver(v).0 == m) {
                 out.insert(name.clone(), v.clone());
@@ -505,9 +496,10 @@ pub async fn converge_deployment(
     versions: &BTreeMap<String, String>,
     opts: &DeployOptions,
 ) -> Result<DeploymentOutcome, ProvisionError> {
-    let current = match has_placeholder(target) {
-        true => None,
-        false => current_deployment(ctx, target).await?,
+    let current = if has_placeholder(target) {
+        None
+    } else {
+        current_deployment(ctx, target).await?
     };
     // The request with every version filled in.
     let mut request = plan.deployment_request.clone();
@@ -550,9 +542,7 @@ pub async fn converge_deployment(
         if !ctx.apply {
             return Ok(outcome(Some(c.id.clone()), "deployed", false, None, 0));
         }
-        let o = await_deployment(ctx, &c.id, thing, false, opts).await?;
-        remember(ctx, &o, &hash, versions, &public);
-        return Ok(o);
+        return await_deployment(ctx, &c.id, thing, false, opts).await;
     }
     let why = match &current {
         None => "first deployment of the thing group".to_string(),
@@ -613,17 +603,7 @@ pub async fn converge_deployment(
     let id = created
         .deployment_id
         .ok_or_else(|| missing("creating the deployment", "deploymentId"))?;
-    ctx.update_state(|s| {
-        s.v2_deployment = Some(V2DeploymentState {
-            id: id.clone(),
-            content_hash: hash.clone(),
-            status: "ACTIVE".into(),
-        })
-    });
-    ctx.save_state()?;
-    let o = await_deployment(ctx, &id, thing, true, opts).await?;
-    remember(ctx, &o, &hash, versions, &public);
-    Ok(o)
+    await_deployment(ctx, &id, thing, true, opts).await
 }
 
 fn outcome(
@@ -641,27 +621,6 @@ fn outcome(
         waited_seconds: waited,
         pending_device: None,
     }
-}
-
-fn remember(
-    ctx: &Ctx<'_>,
-    o: &DeploymentOutcome,
-    hash: &str,
-    versions: &BTreeMap<String, String>,
-    public: &BTreeMap<String, String>,
-) {
-    ctx.update_state(|s| {
-        s.v2_deployment = o.id.as_ref().map(|id| V2DeploymentState {
-            id: id.clone(),
-            content_hash: hash.to_string(),
-            status: o.status.clone(),
-        });
-        s.components = versions
-            .iter()
-            .chain(public.iter())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-    });
 }
 
 /// Follows a deployment until it is done. A thing-group deployment is done for ggp when the

@@ -81,16 +81,6 @@ pub struct DeploymentState {
     pub status: String,
 }
 
-/// The Greengrass V2 deployment ggp last made on the thing group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct V2DeploymentState {
-    pub id: String,
-    /// The `ggp:content-hash` tag of the deployment: what it deployed.
-    pub content_hash: String,
-    pub status: String,
-}
-
 /// Everything remembered about one group.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -129,12 +119,6 @@ pub struct State {
     /// Greengrass V2: the thing group `<group>`, the deployment target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thing_group_arn: Option<String>,
-    /// Greengrass V2: component name → the version the last deployment used.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub components: BTreeMap<String, String>,
-    /// Greengrass V2: the last deployment ggp made.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub v2_deployment: Option<V2DeploymentState>,
     /// The account's `iot:Data-ATS` and `iot:CredentialProvider` endpoints, so `ggp bundle`
     /// needs no AWS call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
