@@ -137,11 +137,11 @@ fn build_cmd(
 /// certificate and role alias), with the nucleus zip from `--core-software` or the search dirs.
 fn bundle_v2_cmd(
     g: &GlobalArgs,
-    args: &BundleArgs,
     d: &DeployArgs,
     env: &BTreeMap<String, String>,
-    paths: &ProjectPaths,
+    project: Option<&ggp::config::Project>,
     state_dir: &std::path::Path,
+    out_dir: &std::path::Path,
     epoch: u64,
 ) -> Result<()> {
     use ggp::bundle::{core_software, stored, BundleError};
@@ -181,31 +181,8 @@ fn bundle_v2_cmd(
         })
         .collect::<Result<Vec<_>>>()?;
     // The FileSystem loggers of the deployment become the nucleus's logging configuration.
-    let nucleus_logging = match &d.deployment {
-        Some(dep) => {
-            let source = DeploymentSource::from_arg(dep, paths);
-            let injected = Injected::offline(group, Some(state.region.clone()));
-            let project = load_project(paths, &source, &injected, env)?;
-            let opts = PlanOptions {
-                archs: Vec::new(),
-                target: Target::V2,
-                certificate: CertificateSource::StoredOrNew,
-                core_role_name: None,
-                core_policy_name: None,
-                service_role_exists: false,
-                build_dir: PathBuf::from("build"),
-            };
-            ggp::v2::build(&project, &injected, &opts)
-                .map_err(|e| Error::Other(e.to_string()))?
-                .nucleus_logging
-        }
-        None => None,
-    };
+    let nucleus_logging = project.and_then(|p| ggp::v2::mapping::nucleus_logging(&p.deployment));
     let (iot_data_endpoint, iot_cred_endpoint) = bundle_endpoints(g, env, &state)?;
-    let out_dir = match &args.out {
-        Some(o) => std::path::absolute(o).map_err(|e| Error::io(o, e))?,
-        None => paths.root.join("build"),
-    };
     let inputs = v2::V2BundleInputs {
         group: group.to_string(),
         thing_name: state.thing_name,
@@ -220,7 +197,7 @@ fn bundle_v2_cmd(
         debs,
         mtime: epoch,
     };
-    let files = vec![v2::write_bundle(&inputs, &out_dir)?];
+    let files = vec![v2::write_bundle(&inputs, out_dir)?];
     report_bundle(g, d, env, files)
 }
 
@@ -292,28 +269,38 @@ fn bundle_cmd(
         .state_dir
         .clone()
         .unwrap_or_else(|| ggp::provision::state::StateStore::default_dir(&paths.root, &group));
-    let project_target = match &d.deployment {
+    // Loaded once: its target, loggers and runtimes (none of which depend on account or region).
+    let project = match &d.deployment {
         Some(dep) => {
             let source = DeploymentSource::from_arg(dep, &paths);
-            let injected = Injected::offline(&group, None);
-            load_project(&paths, &source, &injected, env)?
-                .deployment
-                .target
+            Some(load_project(
+                &paths,
+                &source,
+                &Injected::offline(&group, None),
+                env,
+            )?)
         }
         None => None,
     };
     // Without --target or conf.target: what the group was deployed as (a V2 state names its
     // thing group).
-    let target = match d.target.or(project_target) {
+    let target = match d
+        .target
+        .or(project.as_ref().and_then(|p| p.deployment.target))
+    {
         Some(t) => t,
         None => match stored::load_dir(&state_dir, &group) {
             Ok(s) if s.thing_group_arn.is_some() => Target::V2,
             _ => Target::V1,
         },
     };
+    let out_dir = match &args.out {
+        Some(o) => std::path::absolute(o).map_err(|e| Error::io(o, e))?,
+        None => paths.root.join("build"),
+    };
     if target == Target::V2 {
         // The nucleus zip is the same for every architecture: -a is not needed.
-        return bundle_v2_cmd(g, args, d, env, &paths, &state_dir, epoch);
+        return bundle_v2_cmd(g, d, env, project.as_ref(), &state_dir, &out_dir, epoch);
     }
     let archs = d.arch.clone().map(|a| a.0).ok_or_else(|| {
         Error::Usage("bundle needs -a ARCH[,ARCH...] (X86_64, ARM32, ARM64)".into())
@@ -337,11 +324,8 @@ fn bundle_cmd(
         })
         .collect::<Result<_, _>>()?;
     let state = stored::load_dir(&state_dir, &group)?;
-    let (runtimes, allow_root) = match &d.deployment {
-        Some(dep) => {
-            let source = DeploymentSource::from_arg(dep, &paths);
-            let injected = Injected::offline(&group, Some(state.region.clone()));
-            let project = load_project(&paths, &source, &injected, env)?;
+    let (runtimes, allow_root) = match &project {
+        Some(project) => {
             let runtimes = bundle::runtimes_for(project.functions.iter().map(|f| f.language));
             (runtimes, project.functions.iter().any(|f| f.runs_as_root()))
         }
@@ -353,10 +337,6 @@ fn bundle_cmd(
         }
     };
     let (iot_data_endpoint, credentials_endpoint) = bundle_endpoints(g, env, &state)?;
-    let out_dir = match &args.out {
-        Some(o) => std::path::absolute(o).map_err(|e| Error::io(o, e))?,
-        None => paths.root.join("build"),
-    };
     let mut files = Vec::new();
     for (n, (arch, core_software)) in archs.iter().zip(core).enumerate() {
         let inputs = bundle::BundleInputs {

@@ -601,6 +601,25 @@ fn has_wildcard(topic: &str) -> bool {
     topic.split('/').any(|l| l == "+" || l == "#")
 }
 
+/// The nucleus `logging` configuration (config.yaml) from the deployment's FileSystem loggers:
+/// the system logger's level (else the first one's) and their space summed.
+pub fn nucleus_logging(d: &crate::config::DeploymentConf) -> Option<Value> {
+    let fs_loggers: Vec<_> = d
+        .effective_loggers()
+        .into_iter()
+        .filter(|l| l.logger_type == LoggerType::FileSystem)
+        .collect();
+    (!fs_loggers.is_empty()).then(|| {
+        let level = fs_loggers
+            .iter()
+            .find(|l| l.component == LoggerComponent::GreengrassSystem)
+            .or(fs_loggers.first())
+            .map(|l| serde_json::to_value(l.logger_level).unwrap_or_default());
+        let total: u64 = fs_loggers.iter().filter_map(|l| l.space).sum();
+        json!({"level": level, "totalLogsSizeKB": total})
+    })
+}
+
 /// Computes the V2 plan. Every V1 feature without a V2 mapping is named in one error.
 pub fn build(
     project: &Project,
@@ -1132,20 +1151,7 @@ pub fn build(
             public_entry(LOG_MANAGER, json!({"logsUploaderConfiguration": uploader})),
         );
     }
-    let fs_loggers: Vec<_> = d
-        .effective_loggers()
-        .into_iter()
-        .filter(|l| l.logger_type == LoggerType::FileSystem)
-        .collect();
-    let nucleus_logging = (!fs_loggers.is_empty()).then(|| {
-        let level = fs_loggers
-            .iter()
-            .find(|l| l.component == LoggerComponent::GreengrassSystem)
-            .or(fs_loggers.first())
-            .map(|l| serde_json::to_value(l.logger_level).unwrap_or_default());
-        let total: u64 = fs_loggers.iter().filter_map(|l| l.space).sum();
-        json!({"level": level, "totalLogsSizeKB": total})
-    });
+    let nucleus_logging = nucleus_logging(d);
     let thing_group_arn = format!("arn:aws:iot:{region}:{account}:thinggroup/{group}");
     let deployment_request = json!({
         "targetArn": thing_group_arn,
