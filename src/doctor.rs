@@ -156,6 +156,15 @@ pub struct DoctorFailed {
     pub exit_code: i32,
 }
 
+impl crate::error::Failure for DoctorFailed {
+    fn exit_code(&self) -> i32 {
+        self.exit_code
+    }
+    fn hint(&self) -> Option<String> {
+        Some(self.hint.clone())
+    }
+}
+
 impl Report {
     /// `Err` naming the failed checks when something the main job needs is missing.
     pub fn result(&self) -> Result<(), DoctorFailed> {

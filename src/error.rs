@@ -1,10 +1,9 @@
-//! The errors that reach `main`, and the exit status each one gives.
+//! Exit statuses, and the error sum that reaches `main`.
 //!
-//! Every stage returns its own error type; they meet here. `main` prints the message (one line of
-//! cause, then a `hint:` line where there is something to do) and exits with [`Error::exit_code`].
-//! Nothing below `main` exits the process.
-
-use crate::config::ConfigErrors;
+//! This module imports no stage, so every stage can use it without a cycle: each stage's error
+//! type implements [`Failure`] (its exit status and its hint) and converts into [`Error`] with
+//! `?`. `main` prints the message (one line of cause, then a `hint:` line where there is something
+//! to do) and exits with [`Error::exit_code`]. Nothing below `main` exits the process.
 
 /// Exit statuses, documented in the README. Distinct per failure class so scripts can branch.
 pub mod exit {
@@ -15,10 +14,29 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// The project's configuration is invalid.
     pub const CONFIG: i32 = 3;
+
     // 10–19: AWS credentials, region and endpoints (`ggp doctor` uses the same codes).
-    pub use crate::aws::error::code::*;
+    /// No credentials from any link of the chain.
+    pub const NO_CREDENTIALS: i32 = 10;
+    /// `--profile` / `AWS_PROFILE` names a profile that the config files do not define.
+    pub const PROFILE_NOT_FOUND: i32 = 11;
+    /// Instance metadata answers, but the instance has no IAM role.
+    pub const IMDS_NO_ROLE: i32 = 12;
+    /// Instance metadata was configured (or named by the profile) but does not answer.
+    pub const IMDS_UNREACHABLE: i32 = 13;
+    /// Instance metadata refuses IMDSv2 session tokens (disabled, or the hop limit from a container).
+    pub const IMDS_TOKEN_REFUSED: i32 = 14;
+    /// The session, or the SSO token behind it, has expired (or there is no SSO login at all).
+    pub const CREDENTIALS_EXPIRED: i32 = 15;
+    /// No region from any source.
+    pub const REGION_MISSING: i32 = 16;
+    /// An AWS (or emulator) endpoint does not answer.
+    pub const ENDPOINT_UNREACHABLE: i32 = 17;
+    /// Credentials could not be produced from the configuration, or AWS rejected them.
+    pub const CREDENTIALS_INVALID: i32 = 18;
     /// `ggp doctor`: the Docker engine does not answer.
     pub const DOCKER_UNAVAILABLE: i32 = 19;
+
     // 20–29: `ggp build`.
     /// A function's build failed (a build step, the package checks).
     pub const BUILD_FAILED: i32 = 20;
@@ -32,22 +50,55 @@ pub mod exit {
     pub const BUILD_IMAGE: i32 = 24;
     /// `ggp build`: reading sources or writing packages failed.
     pub const BUILD_IO: i32 = 25;
-    // 30–39: provisioning (`deploy`, `plan` with credentials, `destroy`): PROVISION_CALL_FAILED 30,
-    // DEPLOYMENT_FAILED 31, DEPLOYMENT_TIMED_OUT 32, PROVISION_CONFLICT 33, PROVISION_STATE 34,
-    // PROVISION_INJECTED 35, PROVISION_INPUT 36, IAM_PROPAGATION 37.
-    pub use crate::provision::error::code::*;
-    // 40–49: the offline bundle (`ggp bundle`, `--bundle`, `--script`, `--oem`): BUNDLE_INPUT 40,
-    // BUNDLE_CORE_SOFTWARE_MISSING 41, BUNDLE_CORE_SOFTWARE_UNVERIFIED 42, BUNDLE_IO 43,
-    // BUNDLE_STATE 44, BUNDLE_UPLOAD 45.
-    pub use crate::bundle::code::*;
+
+    // 30–39: provisioning (`deploy`, `plan` with credentials, `destroy`).
+    /// An AWS call made while provisioning failed.
+    pub const PROVISION_CALL_FAILED: i32 = 30;
+    /// The Greengrass deployment ended in `Failure`.
+    pub const DEPLOYMENT_FAILED: i32 = 31;
+    /// The deployment was still in progress when the wait ran out.
+    pub const DEPLOYMENT_TIMED_OUT: i32 = 32;
+    /// The account holds something ggp cannot decide about (two groups with one name).
+    pub const PROVISION_CONFLICT: i32 = 33;
+    /// The state file or the private key beside it could not be read or written.
+    pub const PROVISION_STATE: i32 = 34;
+    /// `GGP_FAIL_AFTER` stopped the run at a step boundary (tests of crash recovery).
+    pub const PROVISION_INJECTED: i32 = 35;
+    /// The inputs cannot be provisioned (a package over the upload limit without --s3-bucket, an
+    /// unreadable CSR, a `~wildcard~` that matches no Lambda function, a git function that cannot
+    /// be cloned).
+    pub const PROVISION_INPUT: i32 = 36;
+    /// An IAM change did not propagate within the wait.
+    pub const IAM_PROPAGATION: i32 = 37;
+
+    // 40–49: the offline bundle (`ggp bundle`, `--bundle`, `--script`, `--oem`).
+    /// The inputs cannot make a bundle (no certificate, a bad ARN, an unknown option).
+    pub const BUNDLE_INPUT: i32 = 40;
+    /// The core software archive was not found.
+    pub const BUNDLE_CORE_SOFTWARE_MISSING: i32 = 41;
+    /// The core software archive has no known sha256, or not the expected one.
+    pub const BUNDLE_CORE_SOFTWARE_UNVERIFIED: i32 = 42;
+    /// Reading an input or writing an output failed.
+    pub const BUNDLE_IO: i32 = 43;
+    /// There is nothing provisioned to bundle (no state, certificate or key for the group).
+    pub const BUNDLE_STATE: i32 = 44;
+    /// Uploading the outputs to S3 failed.
+    pub const BUNDLE_UPLOAD: i32 = 45;
 }
 
+/// A stage's error: its message (`Display`), its exit status and what the user can do about it.
+pub trait Failure: std::error::Error + Send + Sync + 'static {
+    /// The exit status ([`exit`]).
+    fn exit_code(&self) -> i32;
+    /// A second line telling the user what to do, where there is something to say.
+    fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Every error that reaches `main`: the command line's own, or a stage's.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Config(#[from] ConfigErrors),
-    #[error("`ggp {0}` is not implemented yet")]
-    NotImplemented(&'static str),
     #[error("{0}")]
     Usage(String),
     #[error("{path}: {source}")]
@@ -58,46 +109,36 @@ pub enum Error {
     #[error("{0}")]
     Other(String),
     #[error("{0}")]
-    Aws(#[from] crate::aws::AwsError),
-    #[error("{0}")]
-    Doctor(#[from] crate::doctor::DoctorFailed),
-    #[error("{0}")]
-    Build(#[from] crate::build::BuildError),
-    #[error("{0}")]
-    Bundle(#[from] crate::bundle::BundleError),
-    #[error("{0}")]
-    Provision(#[from] crate::provision::ProvisionError),
+    Stage(Box<dyn Failure>),
+}
+
+impl<E: Failure> From<E> for Error {
+    fn from(e: E) -> Error {
+        Error::Stage(Box::new(e))
+    }
 }
 
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Config(_) => exit::CONFIG,
-            Error::NotImplemented(_) | Error::Usage(_) => exit::USAGE,
+            Error::Usage(_) => exit::USAGE,
             Error::Io { .. } | Error::Other(_) => exit::FAILURE,
-            Error::Aws(e) => e.exit_code(),
-            Error::Doctor(d) => d.exit_code,
-            Error::Build(e) => e.exit_code(),
-            Error::Bundle(e) => e.exit_code(),
-            Error::Provision(e) => e.exit_code(),
+            Error::Stage(e) => e.exit_code(),
         }
     }
 
     /// A second line telling the user what to do, where there is something to say.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::NotImplemented(_) => {
-                Some("this stage has not landed yet; `ggp plan` shows what it will do".into())
-            }
-            Error::Config(_) => Some(
-                "fix the lines named above; `ggp plan` re-checks without touching AWS or Docker"
-                    .into(),
-            ),
-            Error::Aws(e) => Some(e.hint()),
-            Error::Doctor(d) => Some(d.hint.clone()),
-            Error::Build(e) => e.hint(),
-            Error::Bundle(e) => e.hint(),
-            Error::Provision(e) => e.hint(),
+            Error::Stage(e) => e.hint(),
+            _ => None,
+        }
+    }
+
+    /// The stage error of type `T` this is, if it is one (tests and callers that branch on it).
+    pub fn stage<T: Failure>(&self) -> Option<&T> {
+        match self {
+            Error::Stage(e) => (&**e as &dyn std::error::Error).downcast_ref::<T>(),
             _ => None,
         }
     }
@@ -111,3 +152,31 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("it broke")]
+    struct Broke;
+
+    impl Failure for Broke {
+        fn exit_code(&self) -> i32 {
+            exit::BUILD_FAILED
+        }
+        fn hint(&self) -> Option<String> {
+            Some("fix it".into())
+        }
+    }
+
+    #[test]
+    fn a_stage_error_keeps_its_status_hint_and_type() {
+        let e: Error = Broke.into();
+        assert_eq!(e.to_string(), "it broke");
+        assert_eq!(e.exit_code(), exit::BUILD_FAILED);
+        assert_eq!(e.hint().as_deref(), Some("fix it"));
+        assert!(e.stage::<Broke>().is_some());
+        assert_eq!(Error::Usage("x".into()).exit_code(), exit::USAGE);
+    }
+}

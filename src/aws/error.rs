@@ -9,27 +9,8 @@ use std::error::Error as StdError;
 
 use aws_smithy_runtime_api::client::result::ConnectorError;
 
-/// Exit statuses of the AWS failures (documented with the others in [`crate::error::exit`]).
-pub mod code {
-    /// No credentials from any link of the chain.
-    pub const NO_CREDENTIALS: i32 = 10;
-    /// `--profile` / `AWS_PROFILE` names a profile that the config files do not define.
-    pub const PROFILE_NOT_FOUND: i32 = 11;
-    /// Instance metadata answers, but the instance has no IAM role.
-    pub const IMDS_NO_ROLE: i32 = 12;
-    /// Instance metadata was configured (or named by the profile) but does not answer.
-    pub const IMDS_UNREACHABLE: i32 = 13;
-    /// Instance metadata refuses IMDSv2 session tokens (disabled, or the hop limit from a container).
-    pub const IMDS_TOKEN_REFUSED: i32 = 14;
-    /// The session, or the SSO token behind it, has expired (or there is no SSO login at all).
-    pub const CREDENTIALS_EXPIRED: i32 = 15;
-    /// No region from any source.
-    pub const REGION_MISSING: i32 = 16;
-    /// An AWS (or emulator) endpoint does not answer.
-    pub const ENDPOINT_UNREACHABLE: i32 = 17;
-    /// Credentials could not be produced from the configuration, or AWS rejected them.
-    pub const CREDENTIALS_INVALID: i32 = 18;
-}
+/// Exit statuses of the AWS failures, 10–18 (defined with the others in [`crate::error::exit`]).
+pub use crate::error::exit as code;
 
 /// A failure of credential, region or endpoint resolution, or of the first AWS call.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -103,7 +84,7 @@ impl AwsError {
             AwsError::ProfileFiles { .. }
             | AwsError::CredentialsRejected { .. }
             | AwsError::CredentialsFailed { .. } => code::CREDENTIALS_INVALID,
-            AwsError::Service { .. } => crate::error::exit::FAILURE,
+            AwsError::Service { .. } => code::FAILURE,
         }
     }
 
@@ -200,6 +181,15 @@ pub(crate) fn connection_reason(err: &(dyn StdError + 'static)) -> String {
             }
         }
         None => chain(err).last().map(|e| e.to_string()).unwrap_or_default(),
+    }
+}
+
+impl crate::error::Failure for AwsError {
+    fn exit_code(&self) -> i32 {
+        AwsError::exit_code(self)
+    }
+    fn hint(&self) -> Option<String> {
+        Some(AwsError::hint(self))
     }
 }
 

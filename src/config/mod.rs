@@ -97,6 +97,17 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
+impl crate::error::Failure for ConfigErrors {
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::CONFIG
+    }
+    fn hint(&self) -> Option<String> {
+        Some(
+            "fix the lines named above; `ggp plan` re-checks without touching AWS or Docker".into(),
+        )
+    }
+}
+
 impl From<ConfigError> for ConfigErrors {
     fn from(e: ConfigError) -> Self {
         ConfigErrors(vec![e])

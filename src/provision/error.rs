@@ -9,27 +9,8 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-/// Exit statuses of provisioning (documented with the others in [`crate::error::exit`]).
-pub mod code {
-    /// An AWS call made while provisioning failed.
-    pub const PROVISION_CALL_FAILED: i32 = 30;
-    /// The Greengrass deployment ended in `Failure`.
-    pub const DEPLOYMENT_FAILED: i32 = 31;
-    /// The deployment was still in progress when the wait ran out.
-    pub const DEPLOYMENT_TIMED_OUT: i32 = 32;
-    /// The account holds something ggp cannot decide about (two groups with one name).
-    pub const PROVISION_CONFLICT: i32 = 33;
-    /// The state file or the private key beside it could not be read or written.
-    pub const PROVISION_STATE: i32 = 34;
-    /// `GGP_FAIL_AFTER` stopped the run at a step boundary (tests of crash recovery).
-    pub const PROVISION_INJECTED: i32 = 35;
-    /// The inputs cannot be provisioned (a package over the upload limit without --s3-bucket, an
-    /// unreadable CSR, a `~wildcard~` that matches no Lambda function, a git function that cannot
-    /// be cloned).
-    pub const PROVISION_INPUT: i32 = 36;
-    /// An IAM change did not propagate within the wait.
-    pub const IAM_PROPAGATION: i32 = 37;
-}
+/// Exit statuses of provisioning, 30–37 (defined with the others in [`crate::error::exit`]).
+pub use crate::error::exit as code;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ProvisionError {
@@ -202,5 +183,14 @@ pub fn missing(what: &str, field: &str) -> ProvisionError {
     ProvisionError::Call {
         doing: what.to_string(),
         message: format!("the answer has no {field}"),
+    }
+}
+
+impl crate::error::Failure for ProvisionError {
+    fn exit_code(&self) -> i32 {
+        ProvisionError::exit_code(self)
+    }
+    fn hint(&self) -> Option<String> {
+        ProvisionError::hint(self)
     }
 }
