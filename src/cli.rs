@@ -2,16 +2,18 @@
 //!
 //! `ggp -g GROUP -a ARCH -d deployments/x.conf --script` does what `ggp.sh` did, so users can
 //! switch without relearning; `plan`, `build`, `deploy`, `bundle`, `destroy` and `doctor` are the
-//! stages on their own; `completions` and `man` describe this definition. Definitions only: `main`
-//! dispatches.
+//! stages on their own; `completions` and `man` describe this definition. A flag several commands
+//! take is declared once, in a group ([`GroupArgs`], [`InputArgs`], [`CertificateArgs`],
+//! [`CoreArgs`], [`OutputArgs`], [`BundleOptions`]) the commands flatten. Definitions only:
+//! `app::resolve` turns them into requests and `main` dispatches.
 
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::arch::Arch;
-use crate::bundle::Pkcs11;
 use crate::config::Target;
+use crate::target::v1::bundle::Pkcs11;
 
 /// Build and provision AWS IoT Greengrass groups from a GGP-style project.
 #[derive(Debug, Parser)]
@@ -64,42 +66,46 @@ impl std::str::FromStr for ArchList {
     }
 }
 
-/// Flags of the deploy job, with GGP's names.
+/// The group a command works on, its target and where its state is kept: shared by `plan`,
+/// `deploy` (and the flag form), `bundle` and `destroy`.
 #[derive(Debug, Clone, Default, Args)]
-pub struct DeployArgs {
+pub struct GroupArgs {
     /// The Greengrass group name; the core thing is <GROUP>_Core.
     #[arg(short = 'g', long = "group-name", value_name = "GROUP")]
-    pub group: Option<String>,
-    /// Target architecture(s), comma-separated: X86_64, ARM32, ARM64 (and GGP's ARMV7L_RASPBIAN, ARMV8, ARMV6L_RASPBIAN, ARMV8_OPENWRT, ARMV7L_OPENWRT, AARCH64).
-    #[arg(short = 'a', long = "arch", value_name = "ARCH")]
-    pub arch: Option<ArchList>,
+    pub name: Option<String>,
+    /// Greengrass generation: v1 or v2 (default: conf.target, else what the group's state says, else v2).
+    #[arg(long, value_name = "v1|v2")]
+    pub target: Option<Target>,
+    /// Where the group's state and private key are kept (default: <project>/.ggp/<GROUP>).
+    #[arg(long, value_name = "DIR", env = "GGP_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// The deployment and the architectures: shared by `plan`, `build`, `deploy` and `bundle`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InputArgs {
     /// The deployment file (deployments/x.conf), or EMPTY for a core with no functions.
     #[arg(short = 'd', long = "deployment-config", value_name = "FILE")]
     pub deployment: Option<String>,
-    /// Write build/gg.<group>.sh, the self-extracting installer.
-    #[arg(long)]
-    pub script: bool,
-    /// Write build/oem.<group>.tar with certificates and config.
-    #[arg(long)]
-    pub oem: bool,
-    /// Write build/<group>-<arch>.tar.gz, the offline bundle.
-    #[arg(long)]
-    pub bundle: bool,
-    /// Upload outputs (and oversized Lambda packages) to this existing bucket.
-    #[arg(long, value_name = "BUCKET", requires = "s3_directory")]
-    pub s3_bucket: Option<String>,
-    /// Key prefix in --s3-bucket (`/` for the bucket root).
-    #[arg(long, value_name = "DIR", requires = "s3_bucket")]
-    pub s3_directory: Option<String>,
+    /// Target architecture(s), comma-separated: X86_64, ARM32, ARM64 (and GGP's ARMV7L_RASPBIAN, ARMV8, ARMV6L_RASPBIAN, ARMV8_OPENWRT, ARMV7L_OPENWRT, AARCH64).
+    #[arg(short = 'a', long = "arch", value_name = "ARCH")]
+    pub arch: Option<ArchList>,
+}
+
+/// Where the core certificate comes from: shared by `plan` and `deploy`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CertificateArgs {
     /// Create the core certificate from this CSR file; the private key never leaves the device.
     #[arg(long, value_name = "FILE", conflicts_with = "certificate_arn")]
     pub csr: Option<PathBuf>,
     /// Use this existing certificate for the core.
     #[arg(long, value_name = "ARN")]
     pub certificate_arn: Option<String>,
-    /// Replace the core's keys: the old certificate is detached and deactivated.
-    #[arg(long)]
-    pub force_create_new_keys: bool,
+}
+
+/// Existing IAM and IoT resources to use: shared by `plan` and `deploy`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CoreArgs {
     /// Use this existing IAM role as the core role instead of creating one.
     #[arg(long, value_name = "NAME")]
     pub core_role_name: Option<String>,
@@ -109,18 +115,51 @@ pub struct DeployArgs {
     /// Do not create or associate the Greengrass service role.
     #[arg(long)]
     pub service_role_exists: bool,
+}
+
+/// The offline outputs besides the bundle and the bucket they go to: shared by `deploy` and
+/// `bundle`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OutputArgs {
+    /// Write build/gg.<group>.sh, the self-extracting installer (one architecture).
+    #[arg(long)]
+    pub script: bool,
+    /// Write build/oem.<group>.tar with certificates and config.
+    #[arg(long)]
+    pub oem: bool,
     /// MQTT port of the core (default 8883); only with --script, --oem or --bundle.
     #[arg(long, value_name = "PORT")]
     pub mqtt_port: Option<u16>,
     /// Write useSystemd = no into config.json.
     #[arg(long)]
     pub no_systemd: bool,
-    /// Greengrass generation: v1 or v2 (default: conf.target, else v2).
-    #[arg(long, value_name = "v1|v2")]
-    pub target: Option<Target>,
-    /// Where the group's state and private key are kept (default: <project>/.ggp/<GROUP>).
-    #[arg(long, value_name = "DIR", env = "GGP_STATE_DIR")]
-    pub state_dir: Option<PathBuf>,
+    /// Upload the outputs (never the secrets archive; for a deploy also oversized Lambda packages) to this existing bucket.
+    #[arg(long, value_name = "BUCKET", requires = "s3_directory")]
+    pub s3_bucket: Option<String>,
+    /// Key prefix in --s3-bucket (`/` for the bucket root).
+    #[arg(long, value_name = "DIR", requires = "s3_bucket")]
+    pub s3_directory: Option<String>,
+}
+
+/// Flags of the deploy job, with GGP's names.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub group: GroupArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Write build/<group>-<arch>.tar.gz, the offline bundle.
+    #[arg(long)]
+    pub bundle: bool,
+    #[command(flatten)]
+    pub outputs: OutputArgs,
+    #[command(flatten)]
+    pub certificate: CertificateArgs,
+    /// Replace the core's keys: the old certificate is detached and deactivated.
+    #[arg(long)]
+    pub force_create_new_keys: bool,
+    #[command(flatten)]
+    pub core: CoreArgs,
     /// Lambda versions kept per function besides those an alias points to (default 3).
     #[arg(long, value_name = "N")]
     pub keep_versions: Option<usize>,
@@ -195,51 +234,25 @@ pub struct DoctorArgs {
     pub no_docker: bool,
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct PlanArgs {
-    /// The Greengrass group name.
-    #[arg(short = 'g', long = "group-name", value_name = "GROUP")]
-    pub group: Option<String>,
-    /// The deployment file, or EMPTY.
-    #[arg(short = 'd', long = "deployment-config", value_name = "FILE")]
-    pub deployment: Option<String>,
-    /// Architecture(s) whose artifacts to list.
-    #[arg(short = 'a', long = "arch", value_name = "ARCH")]
-    pub arch: Option<ArchList>,
-    /// Greengrass generation: v1 or v2.
-    #[arg(long, value_name = "v1|v2")]
-    pub target: Option<Target>,
-    /// Show the certificate source as if --csr were given.
-    #[arg(long, value_name = "FILE")]
-    pub csr: Option<PathBuf>,
-    /// Show the certificate source as if --certificate-arn were given.
-    #[arg(long, value_name = "ARN")]
-    pub certificate_arn: Option<String>,
-    /// Use this existing IAM role as the core role.
-    #[arg(long, value_name = "NAME")]
-    pub core_role_name: Option<String>,
-    /// Use this existing IoT policy.
-    #[arg(long, value_name = "NAME")]
-    pub core_policy_name: Option<String>,
-    /// Do not manage the service role.
-    #[arg(long)]
-    pub service_role_exists: bool,
+    #[command(flatten)]
+    pub group: GroupArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub certificate: CertificateArgs,
+    #[command(flatten)]
+    pub core: CoreArgs,
     /// Do not compare with the AWS account even when credentials are available.
     #[arg(long)]
     pub offline: bool,
-    /// Where the group's state is kept (default: <project>/.ggp/<GROUP>).
-    #[arg(long, value_name = "DIR", env = "GGP_STATE_DIR")]
-    pub state_dir: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct BuildArgs {
-    /// The deployment file whose functions to build.
-    #[arg(short = 'd', long = "deployment-config", value_name = "FILE")]
-    pub deployment: Option<String>,
-    /// Architecture(s), comma-separated.
-    #[arg(short = 'a', long = "arch", value_name = "ARCH")]
-    pub arch: Option<ArchList>,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Where packages go (default: build/functions).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -253,58 +266,23 @@ pub struct BuildArgs {
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct BundleArgs {
-    /// The Greengrass group name (provisioned before: its certificate and key are read from .ggp/<group>/).
-    #[arg(short = 'g', long = "group-name", value_name = "GROUP")]
-    pub group: Option<String>,
-    /// Architecture(s).
-    #[arg(short = 'a', long = "arch", value_name = "ARCH")]
-    pub arch: Option<ArchList>,
-    /// The deployment file: the installer's --check looks for the runtimes its functions need.
-    #[arg(short = 'd', long = "deployment-config", value_name = "FILE")]
-    pub deployment: Option<String>,
-    /// Also write build/gg.<group>.sh (one architecture).
-    #[arg(long)]
-    pub script: bool,
-    /// Also write build/oem.<group>.tar.
-    #[arg(long)]
-    pub oem: bool,
-    /// Local MQTT port of the core (default 8883).
-    #[arg(long, value_name = "PORT")]
-    pub mqtt_port: Option<u16>,
-    /// Write useSystemd = no into config.json.
-    #[arg(long)]
-    pub no_systemd: bool,
-    /// Upload the outputs (not the secrets archive) to this existing bucket.
-    #[arg(long, value_name = "BUCKET", requires = "s3_directory")]
-    pub s3_bucket: Option<String>,
-    /// Key prefix in --s3-bucket (`/` for the bucket root).
-    #[arg(long, value_name = "DIR", requires = "s3_bucket")]
-    pub s3_directory: Option<String>,
-    /// Greengrass generation of the bundle: v1 or v2 (default: conf.target of -d, else what the
-    /// group's state says).
-    #[arg(long, value_name = "v1|v2")]
-    pub target: Option<Target>,
+    #[command(flatten)]
+    pub group: GroupArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub outputs: OutputArgs,
     /// Where the outputs go (default: build/ in the project).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Where the group's state is kept (default: <project>/.ggp/<GROUP>).
-    #[arg(long, value_name = "DIR", env = "GGP_STATE_DIR")]
-    pub state_dir: Option<PathBuf>,
     #[command(flatten)]
     pub options: BundleOptions,
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct DestroyArgs {
-    /// The Greengrass group to delete.
-    #[arg(short = 'g', long = "group-name", value_name = "GROUP")]
-    pub group: String,
-    /// Where the group's state is kept (default: <project>/.ggp/<GROUP>); removed at the end.
-    #[arg(long, value_name = "DIR", env = "GGP_STATE_DIR")]
-    pub state_dir: Option<PathBuf>,
-    /// Greengrass generation of the group: v1 or v2 (default: what the state says, else v2).
-    #[arg(long, value_name = "v1|v2")]
-    pub target: Option<Target>,
+    #[command(flatten)]
+    pub group: GroupArgs,
 }
 
 #[cfg(test)]
@@ -345,15 +323,13 @@ mod tests {
         ])
         .unwrap();
         assert!(cli.command.is_none());
-        assert_eq!(cli.deploy.group.as_deref(), Some("test-group"));
-        assert_eq!(cli.deploy.arch, Some(ArchList(vec![Arch::X86_64])));
+        let d = &cli.deploy;
+        assert_eq!(d.group.name.as_deref(), Some("test-group"));
+        assert_eq!(d.input.arch, Some(ArchList(vec![Arch::X86_64])));
         assert!(
-            cli.deploy.script
-                && cli.deploy.oem
-                && cli.deploy.no_systemd
-                && cli.deploy.service_role_exists
+            d.outputs.script && d.outputs.oem && d.outputs.no_systemd && d.core.service_role_exists
         );
-        assert_eq!(cli.deploy.mqtt_port, Some(8884));
+        assert_eq!(d.outputs.mqtt_port, Some(8884));
     }
 
     #[test]
@@ -377,7 +353,7 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            p.arch,
+            p.input.arch,
             Some(ArchList(vec![Arch::Armv7lRaspbian, Arch::Armv8]))
         );
         assert!(Cli::try_parse_from(["ggp", "-a", "SPARC"]).is_err());

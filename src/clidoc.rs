@@ -12,6 +12,34 @@ use clap_complete::Shell;
 
 use crate::cli::Cli;
 
+/// `ggp completions`: one shell's script on `out`, or (with `--dir`) every shell's written there
+/// and the files listed on `out`. `None` when neither was asked for.
+pub fn completions_cmd(
+    args: &crate::cli::CompletionsArgs,
+    out: &mut dyn Write,
+) -> Option<io::Result<()>> {
+    match (&args.dir, args.shell) {
+        (Some(dir), _) => Some(completions_to_dir(dir).and_then(|f| list(&f, out))),
+        (None, Some(shell)) => Some(completions(shell, out)),
+        (None, None) => None,
+    }
+}
+
+/// `ggp man`: ggp.1 on `out`, or (with `--dir`) every page written there and the files listed.
+pub fn man_cmd(args: &crate::cli::ManArgs, out: &mut dyn Write) -> io::Result<()> {
+    match &args.dir {
+        Some(dir) => man_pages(dir).and_then(|f| list(&f, out)),
+        None => man_page(out),
+    }
+}
+
+fn list(files: &[PathBuf], out: &mut dyn Write) -> io::Result<()> {
+    for f in files {
+        writeln!(out, "{}", f.display())?;
+    }
+    Ok(())
+}
+
 /// The binary name completions are registered for.
 const BIN: &str = "ggp";
 

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::cli::DeployArgs;
+use crate::cli::{CertificateArgs, DeployArgs, GlobalArgs, GroupArgs, InputArgs, OutputArgs};
 use crate::config::hocon::{load, Layer};
 use crate::config::reader::Reader;
 use crate::config::{ConfigError, ConfigErrors, Location};
@@ -114,56 +114,91 @@ fn read(path: &Path, env: &BTreeMap<String, String>) -> Result<FlagDefaults, Con
 }
 
 impl FlagDefaults {
-    /// Fills the flags the user did not give. Returns an error for a bad default value.
-    pub fn apply(&self, args: &mut DeployArgs) -> Result<(), String> {
-        let at = || {
-            self.file
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        };
-        if args.group.is_none() {
-            args.group = self.group.clone();
+    fn at(&self) -> String {
+        self.file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    }
+
+    /// `conf.region` and `conf.profile` where `--region` and `--profile` are not given.
+    pub fn apply_global(&self, g: &mut GlobalArgs) {
+        if g.region.is_none() {
+            g.region = self.region.clone();
         }
-        if args.arch.is_none() {
+        if g.profile.is_none() {
+            g.profile = self.profile.clone();
+        }
+    }
+
+    /// `conf.groupName` and `conf.target`.
+    pub fn apply_group(&self, g: &mut GroupArgs) -> Result<(), String> {
+        if g.name.is_none() {
+            g.name = self.group.clone();
+        }
+        if g.target.is_none() {
+            if let Some(t) = &self.target {
+                g.target = Some(
+                    t.parse()
+                        .map_err(|e| format!("{}: conf.target: {e}", self.at()))?,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// `conf.deploymentConfig` and `conf.architecture`.
+    pub fn apply_input(&self, i: &mut InputArgs) -> Result<(), String> {
+        if i.arch.is_none() {
             if let Some(a) = &self.arch {
-                args.arch = Some(crate::cli::ArchList(
+                i.arch = Some(crate::cli::ArchList(
                     crate::arch::Arch::parse_list(a)
-                        .map_err(|e| format!("{}: conf.architecture: {e}", at()))?,
+                        .map_err(|e| format!("{}: conf.architecture: {e}", self.at()))?,
                 ));
             }
         }
-        if args.deployment.is_none() {
-            args.deployment = self.deployment.clone();
+        if i.deployment.is_none() {
+            i.deployment = self.deployment.clone();
         }
-        args.script |= self.script.unwrap_or(false);
-        args.oem |= self.oem.unwrap_or(false);
-        args.bundle |= self.bundle.unwrap_or(false);
-        args.no_systemd |= self.no_systemd.unwrap_or(false);
-        if args.s3_bucket.is_none() && args.s3_directory.is_none() {
-            args.s3_bucket = self.s3_bucket.clone();
-            args.s3_directory = self.s3_directory.clone();
+        Ok(())
+    }
+
+    /// `conf.scriptBuild`, `conf.oemBuild`, `conf.noSystemD`, `conf.mqttPort`, `conf.s3Bucket`
+    /// and `conf.s3Directory`.
+    pub fn apply_outputs(&self, o: &mut OutputArgs) -> Result<(), String> {
+        o.script |= self.script.unwrap_or(false);
+        o.oem |= self.oem.unwrap_or(false);
+        o.no_systemd |= self.no_systemd.unwrap_or(false);
+        if o.s3_bucket.is_none() && o.s3_directory.is_none() {
+            o.s3_bucket = self.s3_bucket.clone();
+            o.s3_directory = self.s3_directory.clone();
         }
-        if args.csr.is_none() && args.certificate_arn.is_none() {
-            args.csr = self.csr.as_ref().map(PathBuf::from);
-            args.certificate_arn = self.certificate_arn.clone();
-        }
-        if args.mqtt_port.is_none() {
+        if o.mqtt_port.is_none() {
             if let Some(p) = self.mqtt_port {
-                args.mqtt_port = Some(
+                o.mqtt_port = Some(
                     u16::try_from(p)
-                        .map_err(|_| format!("{}: conf.mqttPort: {p} is not a port", at()))?,
+                        .map_err(|_| format!("{}: conf.mqttPort: {p} is not a port", self.at()))?,
                 );
             }
         }
-        if args.target.is_none() {
-            if let Some(t) = &self.target {
-                args.target = Some(
-                    t.parse()
-                        .map_err(|e| format!("{}: conf.target: {e}", at()))?,
-                );
-            }
+        Ok(())
+    }
+
+    /// `conf.csr` and `conf.certificateArn`.
+    pub fn apply_certificate(&self, c: &mut CertificateArgs) {
+        if c.csr.is_none() && c.certificate_arn.is_none() {
+            c.csr = self.csr.as_ref().map(PathBuf::from);
+            c.certificate_arn = self.certificate_arn.clone();
         }
+    }
+
+    /// Every default of the deploy job where its flag is not given (a flag always wins).
+    pub fn apply(&self, args: &mut DeployArgs) -> Result<(), String> {
+        self.apply_group(&mut args.group)?;
+        self.apply_input(&mut args.input)?;
+        self.apply_outputs(&mut args.outputs)?;
+        self.apply_certificate(&mut args.certificate);
+        args.bundle |= self.bundle.unwrap_or(false);
         Ok(())
     }
 }
@@ -180,20 +215,18 @@ mod tests {
         let env: BTreeMap<String, String> =
             [("GGP_DEFAULTS_FILE".to_string(), f.display().to_string())].into();
         let defaults = load_defaults(&env).unwrap();
-        let mut args = DeployArgs {
-            group: Some("cli-group".into()),
-            ..Default::default()
-        };
+        let mut args = DeployArgs::default();
+        args.group.name = Some("cli-group".into());
         defaults.apply(&mut args).unwrap();
-        assert_eq!(args.group.as_deref(), Some("cli-group"));
+        assert_eq!(args.group.name.as_deref(), Some("cli-group"));
         assert_eq!(
-            args.arch,
+            args.input.arch,
             Some(crate::cli::ArchList(vec![
                 crate::arch::Arch::Armv7lRaspbian
             ]))
         );
-        assert!(args.script);
-        assert_eq!(args.mqtt_port, Some(8884));
+        assert!(args.outputs.script);
+        assert_eq!(args.outputs.mqtt_port, Some(8884));
     }
 
     #[test]

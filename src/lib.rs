@@ -1,20 +1,23 @@
 //! ggp: build and provision AWS IoT Greengrass groups from a GGP-style project.
 //!
 //! The pipeline, one module per stage, each with a narrow entry point:
-//! - [`config`]: read and validate the project (`load_project`);
-//! - [`plan`]: the resources and artifacts a run would create, offline (`plan::build`); [`v2`]
-//!   maps the same project to Greengrass V2 components and a thing-group deployment (`v2::build`);
-//! - [`build`]: Lambda packages per function and architecture, built in Docker through [`docker`]
-//!   (`build::build`);
-//! - [`aws`]: credentials, region and endpoints as the AWS CLI resolves them, and every client
-//!   (`aws::connect`); [`doctor`] reports on them and on the Docker engine;
-//! - [`bundle`]: offline installers for a provisioned core (`bundle::write`);
-//! - [`provision`]: converge an AWS account to the plan for a Greengrass V1 group, deploy it, and
-//!   destroy it (`provision::deploy`, `provision::diff`, `provision::destroy`).
+//! 1. [`config`]: read and validate the project (`load_project`);
+//! 2. [`model`]: the desired state of the group, built once and the same for both targets
+//!    (`model::build`);
+//! 3. [`build`]: Lambda packages per function and architecture, built in Docker through [`docker`]
+//!    (`build::build`);
+//! 4. [`target`]: Greengrass V1 ([`target::v1`]) or V2 ([`target::v2`]), each with its plan
+//!    derived from the desired state, its converge (over the shared cloud steps of [`provision`]),
+//!    destroy and bundle (over the shared pieces of [`bundle`]); `target` is the one place the
+//!    target is matched.
 //!
-//! Shared value types: [`arch::Arch`], [`language::Language`]. Errors meet in [`error`].
-//! Stages not listed here have not landed yet; the CLI says so instead of faking them.
+//! [`app`] is the command layer that runs these stages in order for each command; `main` parses
+//! the command line ([`cli`], with the user's [`defaults`]), calls one command and prints its
+//! report. [`aws`] resolves credentials, region and endpoints as the AWS CLI does and makes every
+//! client; [`doctor`] reports on them and on the Docker engine. Errors meet in [`error`], which
+//! imports no stage. Shared value types: [`arch::Arch`], [`language::Language`].
 
+pub mod app;
 pub mod arch;
 pub mod aws;
 pub mod build;
@@ -27,10 +30,10 @@ pub mod docker;
 pub mod doctor;
 pub mod error;
 pub mod language;
-pub mod plan;
+pub mod model;
 pub mod provision;
+pub mod target;
 pub mod topics;
-pub mod v2;
 
 /// ggp's version, recorded in artifacts and cache keys.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -895,6 +895,15 @@ impl Runner<'_> {
     }
 }
 
+impl crate::error::Failure for BuildError {
+    fn exit_code(&self) -> i32 {
+        BuildError::exit_code(self)
+    }
+    fn hint(&self) -> Option<String> {
+        BuildError::hint(self)
+    }
+}
+
 impl BuildError {
     /// Exit status (`error::exit`, 20–29).
     pub fn exit_code(&self) -> i32 {

@@ -159,7 +159,7 @@ fn load_inner(
     injected: &Injected,
     env: &BTreeMap<String, String>,
 ) -> Result<Project, ConfigErrors> {
-    let mut errors: Vec<ConfigError> = Vec::new();
+    let errors: Vec<ConfigError> = Vec::new();
     let mut warnings = Vec::new();
     let deployments = paths.deployments();
     let defaults = deployments.join("deployment.defaults.conf");
@@ -194,102 +194,27 @@ fn load_inner(
         deployment.functions.clear();
         deployment.connectors.clear();
     }
-    let mut files: Vec<PathBuf> = loaded.files.clone();
+    let files: Vec<PathBuf> = loaded.files.clone();
 
-    // Functions: parse the shared defaults once, then merge each function over them.
-    let fn_defaults_path = deployments.join("function.defaults.conf");
-    let fn_defaults = if fn_defaults_path.exists() {
-        Some(ParsedFile::parse(&fn_defaults_path)?)
-    } else {
-        None
+    let mut found = Found {
+        errors,
+        warnings,
+        files,
     };
-    let fn_injected = ParsedFile::values_layer("injected by ggp", &injected.for_function())?;
-    let mut functions = Vec::new();
-    for (i, f) in deployment.functions.iter().enumerate() {
-        let FunctionRef::Local { name } = f else {
-            continue;
-        };
-        let at = loaded
+    let at = |key: &str| {
+        loaded
             .origins
-            .locate(&format!("conf.functions[{i}]"))
+            .locate(key)
             .cloned()
-            .unwrap_or_else(|| Location::file(&file_display));
-        let dir = paths.function_dir(name);
-        let conf = dir.join("function.conf");
-        if !dir.is_dir() {
-            errors.push(ConfigError::Invalid {
-                at,
-                key: format!("conf.functions[{i}]"),
-                message: format!("function folder {} does not exist", paths.display(&dir)),
-            });
-            continue;
-        }
-        if !conf.is_file() {
-            errors.push(ConfigError::Invalid {
-                at,
-                key: format!("conf.functions[{i}]"),
-                message: format!("{} does not exist", paths.display(&conf)),
-            });
-            continue;
-        }
-        match load_function(
-            &conf,
-            name,
-            fn_defaults.as_ref(),
-            None,
-            &fn_injected,
-            env,
-            &mut warnings,
-        ) {
-            Ok((fc, loaded)) => {
-                files.extend(loaded.files.iter().cloned());
-                errors.extend(validate::function(paths, &fc, &loaded.origins));
-                functions.push((fc, loaded.origins));
-            }
-            Err(e) => errors.push(e),
-        }
-    }
-
-    let mut connectors = Vec::new();
-    let conn_defaults = paths.deployments().join("connector.defaults.conf");
-    for (i, name) in deployment.connectors.iter().enumerate() {
-        let file = paths.connectors().join(format!("{name}.conf"));
-        if !file.is_file() {
-            let at = loaded
-                .origins
-                .locate(&format!("conf.connectors[{i}]"))
-                .cloned()
-                .unwrap_or_else(|| Location::file(&file_display));
-            errors.push(ConfigError::Invalid {
-                at,
-                key: format!("conf.connectors[{i}]"),
-                message: format!("{} does not exist", paths.display(&file)),
-            });
-            continue;
-        }
-        let layers = [
-            Layer::File(file.clone()),
-            Layer::OptionalFile(conn_defaults.clone()),
-            Layer::Values("injected by ggp", injected.for_function()),
-        ];
-        match hocon::load(&layers, env) {
-            Ok(l) => {
-                let mut unknown = Vec::new();
-                match ConnectorConf::read(name, &l.value, &mut unknown) {
-                    Ok(c) => connectors.push(c),
-                    Err(p) => errors.push(invalid(&l.origins, &file.display().to_string(), p)),
-                }
-                unknown_warnings(
-                    &l.origins,
-                    &file.display().to_string(),
-                    unknown,
-                    &mut warnings,
-                );
-                files.extend(l.files);
-            }
-            Err(e) => errors.push(e),
-        }
-    }
+            .unwrap_or_else(|| Location::file(&file_display))
+    };
+    let functions = load_functions(paths, &deployment, injected, env, &at, &mut found)?;
+    let connectors = load_connectors(paths, &deployment, injected, env, &at, &mut found);
+    let Found {
+        mut errors,
+        mut warnings,
+        files,
+    } = found;
 
     let (deploy_errors, deploy_warnings) =
         validate::deployment(&deployment, &loaded.origins, &functions, &file_display);
@@ -314,6 +239,123 @@ fn load_inner(
         warnings,
         files,
     })
+}
+
+/// What loading found besides the values: problems, warnings and the files read.
+struct Found {
+    errors: Vec<ConfigError>,
+    warnings: Vec<Warning>,
+    files: Vec<PathBuf>,
+}
+
+/// The local functions the deployment lists (`functions/<name>/function.conf` over the shared
+/// function defaults, parsed once), each with the origins of its values. `at` locates a key of the
+/// deployment file.
+fn load_functions(
+    paths: &ProjectPaths,
+    deployment: &DeploymentConf,
+    injected: &Injected,
+    env: &BTreeMap<String, String>,
+    at: &dyn Fn(&str) -> Location,
+    found: &mut Found,
+) -> Result<Vec<(FunctionConf, Origins)>, ConfigErrors> {
+    let fn_defaults_path = paths.deployments().join("function.defaults.conf");
+    let fn_defaults = if fn_defaults_path.exists() {
+        Some(ParsedFile::parse(&fn_defaults_path)?)
+    } else {
+        None
+    };
+    let fn_injected = ParsedFile::values_layer("injected by ggp", &injected.for_function())?;
+    let mut functions = Vec::new();
+    for (i, f) in deployment.functions.iter().enumerate() {
+        let FunctionRef::Local { name } = f else {
+            continue;
+        };
+        let key = format!("conf.functions[{i}]");
+        let dir = paths.function_dir(name);
+        let conf = dir.join("function.conf");
+        let missing = if !dir.is_dir() {
+            Some(format!(
+                "function folder {} does not exist",
+                paths.display(&dir)
+            ))
+        } else if !conf.is_file() {
+            Some(format!("{} does not exist", paths.display(&conf)))
+        } else {
+            None
+        };
+        if let Some(message) = missing {
+            found.errors.push(ConfigError::Invalid {
+                at: at(&key),
+                key,
+                message,
+            });
+            continue;
+        }
+        match load_function(
+            &conf,
+            name,
+            fn_defaults.as_ref(),
+            None,
+            &fn_injected,
+            env,
+            &mut found.warnings,
+        ) {
+            Ok((fc, loaded)) => {
+                found.files.extend(loaded.files.iter().cloned());
+                found
+                    .errors
+                    .extend(validate::function(paths, &fc, &loaded.origins));
+                functions.push((fc, loaded.origins));
+            }
+            Err(e) => found.errors.push(e),
+        }
+    }
+    Ok(functions)
+}
+
+/// The connectors the deployment lists (`connectors/<name>.conf` over the connector defaults).
+fn load_connectors(
+    paths: &ProjectPaths,
+    deployment: &DeploymentConf,
+    injected: &Injected,
+    env: &BTreeMap<String, String>,
+    at: &dyn Fn(&str) -> Location,
+    found: &mut Found,
+) -> Vec<ConnectorConf> {
+    let mut connectors = Vec::new();
+    let conn_defaults = paths.deployments().join("connector.defaults.conf");
+    for (i, name) in deployment.connectors.iter().enumerate() {
+        let file = paths.connectors().join(format!("{name}.conf"));
+        if !file.is_file() {
+            let key = format!("conf.connectors[{i}]");
+            found.errors.push(ConfigError::Invalid {
+                at: at(&key),
+                key,
+                message: format!("{} does not exist", paths.display(&file)),
+            });
+            continue;
+        }
+        let layers = [
+            Layer::File(file.clone()),
+            Layer::OptionalFile(conn_defaults.clone()),
+            Layer::Values("injected by ggp", injected.for_function()),
+        ];
+        match hocon::load(&layers, env) {
+            Ok(l) => {
+                let mut unknown = Vec::new();
+                let shown = file.display().to_string();
+                match ConnectorConf::read(name, &l.value, &mut unknown) {
+                    Ok(c) => connectors.push(c),
+                    Err(p) => found.errors.push(invalid(&l.origins, &shown, p)),
+                }
+                unknown_warnings(&l.origins, &shown, unknown, &mut found.warnings);
+                found.files.extend(l.files);
+            }
+            Err(e) => found.errors.push(e),
+        }
+    }
+    connectors
 }
 
 /// Loads a function configuration that is not `functions/<name>/function.conf`: a git checkout's

@@ -1,8 +1,9 @@
-//! `ggp destroy -g GROUP`: reset the group's deployments, then delete what ggp created for it —
-//! the group, its definitions, its Lambda functions, the core certificate (detached, deactivated,
-//! deleted), its things, its IoT policy — and the role alias and roles when no other group uses
-//! them. Nothing else: only what carries ggp's marks (tags `ggp:managed-by`/`ggp:group`, thing
-//! attribute `ggpGroup`) is deleted, so a role, policy or certificate the user brought stays.
+//! Deleting what ggp created for a group that both targets have: its Lambda functions, the core
+//! certificate (detached, deactivated, deleted), its things, its IoT policy, and the role alias
+//! and roles when nothing else uses them. Nothing else: only what carries ggp's marks (tags
+//! `ggp:managed-by`/`ggp:group`, thing attribute `ggpGroup`) is deleted, so a role, policy or
+//! certificate the user brought stays. Each target's `destroy` (`target::v1::destroy`,
+//! `target::v2::destroy`) deletes its own resources first and then these.
 //!
 //! It works from the account alone (a lost state file is fine) and is safe to run again after
 //! an interruption: each step looks before it deletes.
@@ -14,13 +15,12 @@ use std::time::Duration;
 use aws_sdk_iot::types::CertificateStatus;
 use serde::Serialize;
 
-use super::error::{is_not_found, status_of, Doing, ProvisionError};
-use super::greengrass::{self, delete_definition, list_definitions, GroupInfo, Kind};
+use super::error::{is_not_found, Doing, ProvisionError};
 use super::iot::{
     attached_policies, cert_id, describe_thing, thing_principals, ATTR_CERT, ATTR_GROUP,
 };
 use super::state::{CertOrigin, StateStore};
-use super::{Action, Backoff, CallStats, Change, Cloud, Ctx, TAG_GROUP, TAG_MANAGED_BY};
+use super::{Action, CallStats, Change, Cloud, Ctx, TAG_GROUP, TAG_MANAGED_BY};
 
 #[derive(Debug, Clone)]
 pub struct DestroyOptions {
@@ -28,6 +28,8 @@ pub struct DestroyOptions {
     pub state_dir: PathBuf,
     /// How long to wait for the deployment reset.
     pub reset_timeout: Duration,
+    /// Where deletions and waits are shown as they happen.
+    pub progress: super::Progress,
 }
 
 impl DestroyOptions {
@@ -35,6 +37,7 @@ impl DestroyOptions {
         DestroyOptions {
             state_dir,
             reset_timeout: Duration::from_secs(120),
+            progress: super::Progress::quiet(),
         }
     }
 }
@@ -81,185 +84,38 @@ impl DestroyReport {
     }
 }
 
-pub async fn destroy(
-    cloud: &Cloud,
+/// A destroy run for `group`, with the state at `opts.state_dir`.
+pub(crate) fn start<'a>(
+    cloud: &'a Cloud,
     group: &str,
     opts: &DestroyOptions,
-) -> Result<DestroyReport, ProvisionError> {
-    let store = StateStore::new(&opts.state_dir);
-    let ctx = Ctx::new(cloud, true, group, store, None, Duration::from_secs(0))?;
-    let all_groups = greengrass::list_groups(cloud).await?;
-    let (mine, others): (Vec<GroupInfo>, Vec<GroupInfo>) =
-        all_groups.into_iter().partition(|g| g.name == group);
-    if mine.len() > 1 {
-        return Err(ProvisionError::Conflict(format!(
-            "{} Greengrass groups are named {group} ({}); ggp will not guess which one to delete",
-            mine.len(),
-            mine.iter()
-                .map(|g| g.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    let mut core_role = ctx.state(|s| s.roles.get("core").map(|r| r.arn.clone()));
-    if ctx.state(|s| s.thing_group_arn.is_some()) {
-        return Err(ProvisionError::Input(format!(
-            "group {group} was deployed as Greengrass V2 (a thing group): destroy it with --target v2"
-        )));
-    }
-    if let Some(g) = mine.first() {
-        if let Some(r) = destroy_group(&ctx, g, opts).await? {
-            core_role.get_or_insert(r);
-        }
-    }
-    let definitions = async {
-        for kind in Kind::ALL {
-            destroy_definitions(&ctx, kind).await?;
-        }
-        Ok::<_, ProvisionError>(())
-    };
-    let (_, lambda_roles, _) =
-        tokio::try_join!(definitions, destroy_functions(&ctx), destroy_iot(&ctx))?;
-    let in_use = roles_of(&ctx, &others).await?;
-    destroy_roles(&ctx, in_use, Some(&others), core_role, lambda_roles).await?;
+) -> Result<Ctx<'a>, ProvisionError> {
+    let mut ctx = Ctx::new(
+        cloud,
+        true,
+        group,
+        StateStore::new(&opts.state_dir),
+        None,
+        Duration::from_secs(0),
+    )?;
+    ctx.progress = opts.progress.clone();
+    Ok(ctx)
+}
+
+/// Removes the group's state and reports what the run deleted and kept.
+pub(crate) fn finish(ctx: &Ctx<'_>) -> Result<DestroyReport, ProvisionError> {
     ctx.store.remove()?;
     let report = ctx.finish(None, None);
     Ok(DestroyReport {
-        group: group.to_string(),
+        group: ctx.group.clone(),
         changes: report.changes,
         warnings: report.warnings,
         api_calls: report.api_calls,
     })
 }
 
-/// Resets the deployments, takes the role off and deletes the group; returns its role.
-async fn destroy_group(
-    ctx: &Ctx<'_>,
-    g: &GroupInfo,
-    opts: &DestroyOptions,
-) -> Result<Option<String>, ProvisionError> {
-    let gg = &ctx.c().greengrass;
-    let deployments = greengrass::list_deployments(ctx, g).await?;
-    let deployed = deployments.first().is_some_and(|d| {
-        matches!(
-            d.deployment_type(),
-            Some(
-                aws_sdk_greengrass::types::DeploymentType::NewDeployment
-                    | aws_sdk_greengrass::types::DeploymentType::Redeployment
-            )
-        )
-    });
-    if deployed {
-        // Force: the core may be gone already; a teardown must not hang on it.
-        let id = gg
-            .reset_deployments()
-            .group_id(&g.id)
-            .force(true)
-            .send()
-            .await
-            .doing(|| format!("resetting the deployments of the group {}", g.name))?
-            .deployment_id;
-        if let Some(id) = id {
-            let mut backoff = Backoff::new(
-                Duration::from_millis(100),
-                Duration::from_secs(5),
-                opts.reset_timeout,
-            );
-            loop {
-                let s = gg
-                    .get_deployment_status()
-                    .group_id(&g.id)
-                    .deployment_id(&id)
-                    .send()
-                    .await
-                    .doing(|| format!("reading the status of the reset {id}"))?;
-                match s.deployment_status() {
-                    Some("Success") => break,
-                    Some("Failure") => {
-                        ctx.warn(format!(
-                            "the reset of group {} failed ({}); deleting anyway",
-                            g.name,
-                            s.error_message().unwrap_or("no message")
-                        ));
-                        break;
-                    }
-                    _ => {
-                        if !backoff.next().await {
-                            ctx.warn(format!(
-                                "the reset of group {} did not finish within {}s; deleting anyway",
-                                g.name,
-                                opts.reset_timeout.as_secs()
-                            ));
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-        ctx.record(
-            "greengrass-deployment",
-            &g.name,
-            Action::Delete,
-            vec!["reset".into()],
-        );
-    }
-    let role = match gg.get_associated_role().group_id(&g.id).send().await {
-        Ok(out) => out.role_arn,
-        Err(e) if matches!(status_of(&e), Some(400 | 404)) => None,
-        Err(e) => return Err(e).doing(|| format!("reading the role of the group {}", g.name)),
-    };
-    if role.is_some() {
-        gg.disassociate_role_from_group()
-            .group_id(&g.id)
-            .send()
-            .await
-            .doing(|| format!("taking the role off the group {}", g.name))?;
-    }
-    gg.delete_group()
-        .group_id(&g.id)
-        .send()
-        .await
-        .doing(|| format!("deleting the group {}", g.name))?;
-    ctx.record(
-        "greengrass-group",
-        &g.name,
-        Action::Delete,
-        vec![g.id.clone()],
-    );
-    Ok(role)
-}
-
-async fn destroy_definitions(ctx: &Ctx<'_>, kind: Kind) -> Result<(), ProvisionError> {
-    let state_id = ctx.state(|s| s.definitions.get(kind.name()).map(|d| d.id.clone()));
-    let mut ids: BTreeSet<String> = list_definitions(ctx, kind)
-        .await?
-        .into_iter()
-        .filter(|d| {
-            d.tags.get(TAG_GROUP) == Some(&ctx.group) && d.tags.contains_key(TAG_MANAGED_BY)
-        })
-        .map(|d| d.id)
-        .collect();
-    if let Some(id) = state_id {
-        if let Some(d) = greengrass::get_definition(ctx, kind, &id).await? {
-            if d.belongs_to(kind, &ctx.group) {
-                ids.insert(d.id);
-            }
-        }
-    }
-    for id in ids {
-        delete_definition(ctx, kind, &id).await?;
-        ctx.record(
-            kind.change_kind(),
-            &kind.definition_name(&ctx.group),
-            Action::Delete,
-            vec![id],
-        );
-    }
-    Ok(())
-}
-
 /// Deletes the group's Lambda functions; returns the roles they ran with.
-async fn destroy_functions(ctx: &Ctx<'_>) -> Result<BTreeSet<String>, ProvisionError> {
+pub(crate) async fn destroy_functions(ctx: &Ctx<'_>) -> Result<BTreeSet<String>, ProvisionError> {
     let lambda = &ctx.c().lambda;
     let prefix = format!("{}-", ctx.group);
     let mut candidates: Vec<(String, String, String)> = Vec::new(); // name, arn, role
@@ -296,7 +152,7 @@ async fn destroy_functions(ctx: &Ctx<'_>) -> Result<BTreeSet<String>, ProvisionE
     Ok(roles)
 }
 
-async fn destroy_iot(ctx: &Ctx<'_>) -> Result<(), ProvisionError> {
+pub(crate) async fn destroy_iot(ctx: &Ctx<'_>) -> Result<(), ProvisionError> {
     let iot = &ctx.c().iot;
     let core = format!("{}_Core", ctx.group);
     let policy = ctx
@@ -400,7 +256,7 @@ async fn destroy_iot(ctx: &Ctx<'_>) -> Result<(), ProvisionError> {
 }
 
 /// Detaches every policy, deactivates and deletes one of ggp's certificates.
-async fn delete_certificate(ctx: &Ctx<'_>, arn: &str) -> Result<(), ProvisionError> {
+pub(crate) async fn delete_certificate(ctx: &Ctx<'_>, arn: &str) -> Result<(), ProvisionError> {
     let iot = &ctx.c().iot;
     let id = cert_id(arn).to_string();
     let status = match iot.describe_certificate().certificate_id(&id).send().await {
@@ -441,7 +297,10 @@ async fn delete_certificate(ctx: &Ctx<'_>, arn: &str) -> Result<(), ProvisionErr
     Ok(())
 }
 
-async fn iot_tags(ctx: &Ctx<'_>, arn: &str) -> Result<HashMap<String, String>, ProvisionError> {
+pub(crate) async fn iot_tags(
+    ctx: &Ctx<'_>,
+    arn: &str,
+) -> Result<HashMap<String, String>, ProvisionError> {
     let mut out = HashMap::new();
     let mut pages = ctx
         .c()
@@ -458,7 +317,7 @@ async fn iot_tags(ctx: &Ctx<'_>, arn: &str) -> Result<HashMap<String, String>, P
     Ok(out)
 }
 
-async fn destroy_policy(ctx: &Ctx<'_>, name: &str) -> Result<(), ProvisionError> {
+pub(crate) async fn destroy_policy(ctx: &Ctx<'_>, name: &str) -> Result<(), ProvisionError> {
     let iot = &ctx.c().iot;
     let arn = match iot.get_policy().policy_name(name).send().await {
         Ok(p) => p.policy_arn.unwrap_or_default(),
@@ -520,7 +379,10 @@ async fn destroy_policy(ctx: &Ctx<'_>, name: &str) -> Result<(), ProvisionError>
 }
 
 /// A role ggp created (tagged), if it exists.
-async fn managed_role(ctx: &Ctx<'_>, arn: &str) -> Result<Option<String>, ProvisionError> {
+pub(crate) async fn managed_role(
+    ctx: &Ctx<'_>,
+    arn: &str,
+) -> Result<Option<String>, ProvisionError> {
     let name = arn.rsplit('/').next().unwrap_or(arn).to_string();
     match ctx.c().iam.get_role().role_name(&name).send().await {
         Ok(out) => {
@@ -543,7 +405,7 @@ async fn managed_role(ctx: &Ctx<'_>, arn: &str) -> Result<Option<String>, Provis
     }
 }
 
-async fn delete_role(ctx: &Ctx<'_>, name: &str) -> Result<(), ProvisionError> {
+pub(crate) async fn delete_role(ctx: &Ctx<'_>, name: &str) -> Result<(), ProvisionError> {
     let iam = &ctx.c().iam;
     let attached = super::iam::attached_policies(ctx, name).await?;
     for p in attached {
@@ -581,31 +443,15 @@ async fn delete_role(ctx: &Ctx<'_>, name: &str) -> Result<(), ProvisionError> {
     Ok(())
 }
 
-/// The role alias, core, Lambda and service roles, each only when no other group uses it.
-/// The roles of other V1 groups (kept by [`destroy_roles`]).
-async fn roles_of(ctx: &Ctx<'_>, others: &[GroupInfo]) -> Result<BTreeSet<String>, ProvisionError> {
-    let gg = &ctx.c().greengrass;
-    let mut in_use: BTreeSet<String> = BTreeSet::new();
-    for g in others {
-        match gg.get_associated_role().group_id(&g.id).send().await {
-            Ok(out) => in_use.extend(out.role_arn),
-            Err(e) if matches!(status_of(&e), Some(400 | 404)) => {}
-            Err(e) => return Err(e).doing(|| format!("reading the role of the group {}", g.name)),
-        }
-    }
-    Ok(in_use)
-}
-
-/// `in_use`: core roles other groups still use. `v1_others`: the other V1 groups, whose number
-/// decides about the account-wide service role (`None` for V2, which has none).
-async fn destroy_roles(
+/// The core role and the role alias pointing at it, and the Lambda roles, each only when nothing
+/// else uses it. `in_use`: core roles other groups still use; `lambda_roles`: the roles of the
+/// group's deleted functions.
+pub(crate) async fn destroy_roles(
     ctx: &Ctx<'_>,
     in_use: BTreeSet<String>,
-    v1_others: Option<&[GroupInfo]>,
     core_role: Option<String>,
     lambda_roles: BTreeSet<String>,
 ) -> Result<(), ProvisionError> {
-    let gg = &ctx.c().greengrass;
     let iot = &ctx.c().iot;
 
     // Core role and the role alias that points at it.
@@ -683,248 +529,6 @@ async fn destroy_roles(
             } else if let Some(name) = managed_role(ctx, &r).await? {
                 delete_role(ctx, &name).await?;
             }
-        }
-    }
-
-    // Service role: account-wide, so kept while any other group exists.
-    let Some(others) = v1_others else {
-        return Ok(());
-    };
-    let associated = gg
-        .get_service_role_for_account()
-        .send()
-        .await
-        .doing(|| "reading the account's Greengrass service role".to_string())?
-        .role_arn;
-    let service = ctx
-        .state(|s| s.roles.get("service").map(|r| r.arn.clone()))
-        .or_else(|| associated.clone());
-    if let Some(service) = service {
-        if !others.is_empty() {
-            ctx.record(
-                "iam-role",
-                &service,
-                Action::Unchanged,
-                vec![format!(
-                    "service role; {} other group(s) in the account: kept",
-                    others.len()
-                )],
-            );
-        } else if let Some(name) = managed_role(ctx, &service).await? {
-            if associated.as_deref() == Some(service.as_str()) {
-                gg.disassociate_service_role_from_account()
-                    .send()
-                    .await
-                    .doing(|| {
-                        "removing the account's Greengrass service role association".to_string()
-                    })?;
-                ctx.record("greengrass-service-role", &service, Action::Delete, vec![]);
-            }
-            delete_role(ctx, &name).await?;
-        }
-    }
-    Ok(())
-}
-
-/// `ggp destroy --target v2`: the thing group's deployments ggp made (canceled, deleted), the
-/// component versions ggp made for the group, the core device record, the Lambda functions, the
-/// core's IoT identity, the thing group, and the role alias and roles when no other ggp thing
-/// group may use them. Like [`destroy`], only what carries ggp's marks, and safe to run again.
-pub async fn destroy_v2(
-    cloud: &Cloud,
-    group: &str,
-    opts: &DestroyOptions,
-) -> Result<DestroyReport, ProvisionError> {
-    let store = StateStore::new(&opts.state_dir);
-    let ctx = Ctx::new(cloud, true, group, store, None, Duration::from_secs(0))?;
-    let tg = super::find_thing_group(cloud, group).await?;
-    if let Some(tg) = &tg {
-        destroy_v2_deployments(&ctx, &tg.arn).await?;
-    }
-    destroy_components(&ctx).await?;
-    super::artifacts_v2::destroy_group_artifacts(&ctx).await?;
-    let core = format!("{group}_Core");
-    let ours = describe_thing(&ctx, &core)
-        .await?
-        .is_some_and(|t| t.attributes.get(ATTR_GROUP).map(String::as_str) == Some(group));
-    if ours {
-        let gg = &ctx.c().greengrassv2;
-        match gg
-            .delete_core_device()
-            .core_device_thing_name(&core)
-            .send()
-            .await
-        {
-            Ok(_) => ctx.record("greengrass-core-device", &core, Action::Delete, vec![]),
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(e).doing(|| format!("deleting the core device {core}")),
-        }
-    }
-    let (lambda_roles, _) = tokio::try_join!(destroy_functions(&ctx), destroy_iot(&ctx))?;
-    if let Some(tg) = &tg {
-        if iot_tags(&ctx, &tg.arn)
-            .await?
-            .get(TAG_GROUP)
-            .map(String::as_str)
-            == Some(group)
-        {
-            ctx.c()
-                .iot
-                .delete_thing_group()
-                .thing_group_name(group)
-                .send()
-                .await
-                .doing(|| format!("deleting the thing group {group}"))?;
-            ctx.record("iot-thing-group", group, Action::Delete, vec![]);
-        } else {
-            ctx.record(
-                "iot-thing-group",
-                group,
-                Action::Unchanged,
-                vec!["not created by ggp: kept".into()],
-            );
-        }
-    }
-    // Other ggp thing groups may share the core role and its alias (they come from the same
-    // deployment defaults): then both stay.
-    let core_role = ctx.state(|s| s.roles.get("core").map(|r| r.arn.clone()));
-    if core_role.is_none() {
-        ctx.warn("no state for this group: its roles and role alias are not known and were left in place");
-    }
-    let mut in_use = BTreeSet::new();
-    let mut pages = ctx
-        .c()
-        .iot
-        .list_thing_groups()
-        .into_paginator()
-        .items()
-        .send();
-    let mut others = Vec::new();
-    while let Some(g) = pages.next().await {
-        let g = g.doing(|| "listing the thing groups".to_string())?;
-        if let (Some(name), Some(arn)) = (g.group_name, g.group_arn) {
-            if name != group {
-                others.push(arn);
-            }
-        }
-    }
-    for arn in others {
-        if iot_tags(&ctx, &arn).await?.contains_key(TAG_MANAGED_BY) {
-            in_use.extend(core_role.clone());
-            break;
-        }
-    }
-    destroy_roles(&ctx, in_use, None, core_role, lambda_roles).await?;
-    ctx.store.remove()?;
-    let report = ctx.finish(None, None);
-    Ok(DestroyReport {
-        group: group.to_string(),
-        changes: report.changes,
-        warnings: report.warnings,
-        api_calls: report.api_calls,
-    })
-}
-
-/// Cancels and deletes the deployments ggp made on the thing group.
-async fn destroy_v2_deployments(ctx: &Ctx<'_>, target: &str) -> Result<(), ProvisionError> {
-    let gg = &ctx.c().greengrassv2;
-    let mut ids = Vec::new();
-    let mut pages = gg
-        .list_deployments()
-        .target_arn(target)
-        .history_filter(aws_sdk_greengrassv2::types::DeploymentHistoryFilter::All)
-        .into_paginator()
-        .items()
-        .send();
-    while let Some(d) = pages.next().await {
-        let d = d.doing(|| format!("listing the deployments of {target}"))?;
-        ids.extend(d.deployment_id);
-    }
-    for id in ids {
-        let d = gg
-            .get_deployment()
-            .deployment_id(&id)
-            .send()
-            .await
-            .doing(|| format!("reading the deployment {id}"))?;
-        if d.tags().and_then(|t| t.get(TAG_GROUP)) != Some(&ctx.group) {
-            ctx.record(
-                "greengrassv2-deployment",
-                &id,
-                Action::Unchanged,
-                vec!["not created by ggp: kept".into()],
-            );
-            continue;
-        }
-        if d.deployment_status().map(|s| s.as_str()) == Some("ACTIVE") {
-            gg.cancel_deployment()
-                .deployment_id(&id)
-                .send()
-                .await
-                .doing(|| format!("canceling the deployment {id}"))?;
-        }
-        gg.delete_deployment()
-            .deployment_id(&id)
-            .send()
-            .await
-            .doing(|| format!("deleting the deployment {id}"))?;
-        let name = d.deployment_name().unwrap_or(&id).to_string();
-        ctx.record("greengrassv2-deployment", &name, Action::Delete, vec![id]);
-    }
-    Ok(())
-}
-
-/// Deletes every private component version tagged as ggp's for this group.
-async fn destroy_components(ctx: &Ctx<'_>) -> Result<(), ProvisionError> {
-    let gg = &ctx.c().greengrassv2;
-    let mut components = Vec::new();
-    let mut pages = gg
-        .list_components()
-        .scope(aws_sdk_greengrassv2::types::ComponentVisibilityScope::Private)
-        .into_paginator()
-        .items()
-        .send();
-    while let Some(c) = pages.next().await {
-        let c = c.doing(|| "listing the components".to_string())?;
-        components.extend(c.arn);
-    }
-    for arn in components {
-        let mut versions = Vec::new();
-        let mut pages = gg
-            .list_component_versions()
-            .arn(&arn)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(v) = pages.next().await {
-            let v = v.doing(|| format!("listing the versions of {arn}"))?;
-            if let (Some(n), Some(ver), Some(a)) = (v.component_name, v.component_version, v.arn) {
-                versions.push((n, ver, a));
-            }
-        }
-        for (name, version, varn) in versions {
-            let tags = gg
-                .list_tags_for_resource()
-                .resource_arn(&varn)
-                .send()
-                .await
-                .doing(|| format!("reading the tags of {varn}"))?
-                .tags
-                .unwrap_or_default();
-            if tags.get(TAG_GROUP) != Some(&ctx.group) || !tags.contains_key(TAG_MANAGED_BY) {
-                continue;
-            }
-            match gg.delete_component().arn(&varn).send().await {
-                Ok(_) => {}
-                Err(e) if is_not_found(&e) => {}
-                Err(e) => return Err(e).doing(|| format!("deleting the component {varn}")),
-            }
-            ctx.record(
-                "greengrass-component",
-                &format!("{name} {version}"),
-                Action::Delete,
-                vec![],
-            );
         }
     }
     Ok(())

@@ -187,7 +187,7 @@ pub async fn resolve_functions(
 ) -> Result<(), ProvisionError> {
     git.add_to(project, injected, env)
         .map_err(|e| ProvisionError::Input(e.to_string()))?;
-    let refs: Vec<FunctionRef> = crate::plan::unresolved(project);
+    let refs: Vec<FunctionRef> = crate::model::unresolved(project);
     if refs.is_empty() {
         return Ok(());
     }

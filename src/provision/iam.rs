@@ -5,6 +5,7 @@
 //! Roles ggp creates carry the tag `ggp:managed-by = ggp`; `destroy` deletes only those.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use aws_sdk_iam::types::Tag;
@@ -12,10 +13,10 @@ use serde_json::Value;
 
 use super::error::{is_not_found, Doing, ProvisionError};
 use super::{Action, Backoff, Ctx, TAG_MANAGED_BY};
-use crate::plan::{IamPlan, RolePlan};
+use crate::model::Role as RolePlan;
 
 pub const INLINE_POLICY: &str = "inline-by-ggp";
-/// The token exchange role's Greengrass V2 additions (see [`crate::plan::RolePlan`]).
+/// The token exchange role's Greengrass V2 additions (see [`crate::model::Role`]).
 pub const V2_INLINE_POLICY: &str = "greengrass-v2-by-ggp";
 
 /// The role ARNs later steps need.
@@ -24,17 +25,24 @@ pub struct Roles {
     pub core_arn: String,
 }
 
-pub async fn converge(ctx: &Ctx<'_>, plan: &IamPlan) -> Result<Roles, ProvisionError> {
+/// Converges the core role, the Lambda role and (V1) the Greengrass service role with its
+/// account association; returns the ARNs later steps need.
+pub(crate) async fn converge(
+    ctx: &Ctx<'_>,
+    core_role: &RolePlan,
+    lambda_role: Option<&RolePlan>,
+    service_role: Option<&RolePlan>,
+) -> Result<Roles, ProvisionError> {
     let (core, lambda, service) = tokio::join!(
-        converge_role(ctx, "core", &plan.core_role),
+        converge_role(ctx, "core", core_role),
         async {
-            match &plan.lambda_role {
+            match lambda_role {
                 Some(r) => converge_role(ctx, "lambda", r).await.map(Some),
                 None => Ok(None),
             }
         },
         async {
-            match &plan.service_role {
+            match service_role {
                 Some(r) => converge_role(ctx, "service", r).await.map(Some),
                 None => Ok(None),
             }
@@ -47,6 +55,22 @@ pub async fn converge(ctx: &Ctx<'_>, plan: &IamPlan) -> Result<Roles, ProvisionE
     }
     ctx.checkpoint("after-service-role")?;
     Ok(Roles { core_arn: core })
+}
+
+/// One IAM write of a role's convergence, run concurrently with the others.
+type Op<'a> = Pin<Box<dyn Future<Output = Result<(), ProvisionError>> + Send + 'a>>;
+
+/// Records the role in the state under `kind` (`core`, `lambda`, `service`).
+fn remember(ctx: &Ctx<'_>, kind: &str, name: &str, arn: &str) {
+    ctx.update_state(|s| {
+        s.roles.insert(
+            kind.into(),
+            super::state::RoleState {
+                name: name.to_string(),
+                arn: arn.to_string(),
+            },
+        );
+    });
 }
 
 /// Creates or converges one role; returns its ARN.
@@ -75,75 +99,98 @@ async fn converge_role(
             Action::Unchanged,
             vec!["existing role, used as is".into()],
         );
-        ctx.update_state(|s| {
-            s.roles.insert(
-                kind.into(),
-                super::state::RoleState {
-                    name: name.clone(),
-                    arn: role.arn.clone(),
-                },
-            );
-        });
+        remember(ctx, kind, name, &role.arn);
         return Ok(role.arn);
     }
+    let mut details = Vec::new();
+    let (arn, created) = converge_trust(ctx, kind, plan, found, &mut details).await?;
+    let mut ops = managed_policy_ops(ctx, kind, plan, created, &mut details).await?;
+    ops.extend(inline_policy_ops(ctx, kind, plan, created, &mut details).await?);
+    futures_util::future::try_join_all(ops).await?;
+    let action = if created {
+        Action::Create
+    } else if details.is_empty() {
+        Action::Unchanged
+    } else {
+        Action::Update
+    };
+    ctx.record("iam-role", name, action, details);
+    remember(ctx, kind, name, &arn);
+    Ok(arn)
+}
+
+/// The role with its trust policy: created when absent (then waited for), its trust policy
+/// updated when it differs. Returns its ARN and whether it was created.
+async fn converge_trust(
+    ctx: &Ctx<'_>,
+    kind: &str,
+    plan: &RolePlan,
+    found: Option<aws_sdk_iam::types::Role>,
+    details: &mut Vec<String>,
+) -> Result<(String, bool), ProvisionError> {
+    let iam = &ctx.c().iam;
+    let name = &plan.name;
     let trust = plan.assume_role_policy.as_ref().ok_or_else(|| {
         ProvisionError::Input(format!(
             "the {kind} role {name} has no assumeRolePolicy in the deployment configuration"
         ))
     })?;
-    let mut details = Vec::new();
-    let (arn, created) = match found {
-        None => {
-            details.push("trust policy".to_string());
-            let arn = if ctx.apply {
-                let out = iam
-                    .create_role()
-                    .role_name(name)
-                    .assume_role_policy_document(trust.to_string())
-                    .description(format!("Greengrass {kind} role, managed by ggp"))
-                    .tags(tag(TAG_MANAGED_BY, "ggp")?)
-                    .send()
-                    .await
-                    .doing(|| format!("creating the {kind} role {name}"))?;
-                ctx.note_role_created();
-                let arn = out
-                    .role
-                    .map(|r| r.arn)
-                    .ok_or_else(|| super::error::missing("creating a role", "Role"))?;
-                wait_for_role(ctx, name).await?;
-                arn
-            } else {
-                plan.arn.clone()
-            };
-            (arn, true)
+    let Some(role) = found else {
+        details.push("trust policy".to_string());
+        if !ctx.apply {
+            return Ok((plan.arn.clone(), true));
         }
-        Some(role) => {
-            let current = role
-                .assume_role_policy_document
-                .as_deref()
-                .and_then(parse_policy);
-            if current.as_ref().map(normalize) != Some(normalize(trust)) {
-                details.push("trust policy".to_string());
-                if ctx.apply {
-                    iam.update_assume_role_policy()
-                        .role_name(name)
-                        .policy_document(trust.to_string())
-                        .send()
-                        .await
-                        .doing(|| format!("updating the trust policy of the {kind} role {name}"))?;
-                }
-            }
-            (role.arn, false)
-        }
+        let out = iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(trust.to_string())
+            .description(format!("Greengrass {kind} role, managed by ggp"))
+            .tags(tag(TAG_MANAGED_BY, "ggp")?)
+            .send()
+            .await
+            .doing(|| format!("creating the {kind} role {name}"))?;
+        ctx.note_role_created();
+        let arn = out
+            .role
+            .map(|r| r.arn)
+            .ok_or_else(|| super::error::missing("creating a role", "Role"))?;
+        wait_for_role(ctx, name).await?;
+        return Ok((arn, true));
     };
+    let current = role
+        .assume_role_policy_document
+        .as_deref()
+        .and_then(parse_policy);
+    if current.as_ref().map(normalize) != Some(normalize(trust)) {
+        details.push("trust policy".to_string());
+        if ctx.apply {
+            iam.update_assume_role_policy()
+                .role_name(name)
+                .policy_document(trust.to_string())
+                .send()
+                .await
+                .doing(|| format!("updating the trust policy of the {kind} role {name}"))?;
+        }
+    }
+    Ok((role.arn, false))
+}
 
-    // Managed policies: attach what the config lists, detach what it no longer lists.
+/// Managed policies: attach what the config lists, detach what it no longer lists.
+async fn managed_policy_ops<'a>(
+    ctx: &'a Ctx<'_>,
+    kind: &'a str,
+    plan: &'a RolePlan,
+    created: bool,
+    details: &mut Vec<String>,
+) -> Result<Vec<Op<'a>>, ProvisionError> {
+    let iam = &ctx.c().iam;
+    let name = &plan.name;
     let attached: Vec<String> = if created {
         Vec::new()
     } else {
         attached_policies(ctx, name).await?
     };
-    let mut ops = Vec::new();
+    let mut ops: Vec<Op<'a>> = Vec::new();
     for p in plan
         .managed_policies
         .iter()
@@ -159,12 +206,11 @@ async fn converge_role(
                     .await
                     .map(|_| ())
                     .doing(|| format!("attaching {p} to the {kind} role {name}"))
-            })
-                as std::pin::Pin<Box<dyn Future<Output = _> + Send>>);
+            }));
         }
     }
     for p in attached
-        .iter()
+        .into_iter()
         .filter(|p| !plan.managed_policies.contains(p))
     {
         details.push(format!("detach {p}"));
@@ -172,7 +218,7 @@ async fn converge_role(
             ops.push(Box::pin(async move {
                 iam.detach_role_policy()
                     .role_name(name)
-                    .policy_arn(p)
+                    .policy_arn(&p)
                     .send()
                     .await
                     .map(|_| ())
@@ -180,10 +226,22 @@ async fn converge_role(
             }));
         }
     }
+    Ok(ops)
+}
 
-    // The inline policies: `inline-by-ggp` (the configuration's; removed when it has none) and,
-    // for Greengrass V2, `greengrass-v2-by-ggp` (written when the plan has one, never removed by a
-    // V1 run that shares the role).
+/// The inline policies: `inline-by-ggp` (the configuration's; removed when it has none) and, for
+/// Greengrass V2, `greengrass-v2-by-ggp` (written when the plan has one, never removed by a V1 run
+/// that shares the role).
+async fn inline_policy_ops<'a>(
+    ctx: &'a Ctx<'_>,
+    kind: &'a str,
+    plan: &'a RolePlan,
+    created: bool,
+    details: &mut Vec<String>,
+) -> Result<Vec<Op<'a>>, ProvisionError> {
+    let iam = &ctx.c().iam;
+    let name = &plan.name;
+    let mut ops: Vec<Op<'a>> = Vec::new();
     for (policy, want, remove) in [
         (INLINE_POLICY, &plan.inline_policy, true),
         (V2_INLINE_POLICY, &plan.v2_inline_policy, false),
@@ -252,30 +310,14 @@ async fn converge_role(
             _ => {}
         }
     }
-    futures_util::future::try_join_all(ops).await?;
-
-    let action = if created {
-        Action::Create
-    } else if details.is_empty() {
-        Action::Unchanged
-    } else {
-        Action::Update
-    };
-    ctx.record("iam-role", name, action, details);
-    ctx.update_state(|s| {
-        s.roles.insert(
-            kind.into(),
-            super::state::RoleState {
-                name: name.clone(),
-                arn: arn.clone(),
-            },
-        );
-    });
-    Ok(arn)
+    Ok(ops)
 }
 
 /// The managed policies attached to a role.
-pub async fn attached_policies(ctx: &Ctx<'_>, role: &str) -> Result<Vec<String>, ProvisionError> {
+pub(crate) async fn attached_policies(
+    ctx: &Ctx<'_>,
+    role: &str,
+) -> Result<Vec<String>, ProvisionError> {
     let mut v = Vec::new();
     let mut pages = ctx
         .c()
@@ -327,7 +369,7 @@ async fn wait_for_role(ctx: &Ctx<'_>, name: &str) -> Result<(), ProvisionError> 
 
 /// Runs `op`, retrying with backoff while its error says an IAM role created in this run is not
 /// usable yet (IAM propagation); gives up at the propagation deadline.
-pub async fn with_propagation<T, F, Fut>(
+pub(crate) async fn with_propagation<T, F, Fut>(
     ctx: &Ctx<'_>,
     what: &str,
     mut op: F,
@@ -341,12 +383,17 @@ where
         Duration::from_secs(8),
         ctx.propagation_timeout,
     );
+    // Shown from the first refusal that looks like propagation.
+    let mut waiting: Option<super::progress::Waiting> = None;
     loop {
         match op().await {
             Err(ProvisionError::Call { doing, message })
                 if ctx.roles_created() && looks_like_propagation(&message) =>
             {
                 tracing::info!("{what}: waiting for IAM ({message})");
+                waiting
+                    .get_or_insert_with(|| ctx.progress.wait(format!("IAM to propagate ({what})")))
+                    .still("not usable yet");
                 if !backoff.next().await {
                     return Err(ProvisionError::Propagation(format!(
                         "{doing}: {message} (still, after waiting {}s for IAM)",
@@ -354,7 +401,12 @@ where
                     )));
                 }
             }
-            other => return other,
+            other => {
+                if let Some(w) = waiting.take() {
+                    w.done(if other.is_ok() { "usable" } else { "failed" });
+                }
+                return other;
+            }
         }
     }
 }

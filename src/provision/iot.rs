@@ -19,7 +19,7 @@ use super::error::{is_not_found, missing, Doing, ProvisionError};
 use super::iam::{normalize, with_propagation};
 use super::state::{CertOrigin, CertState};
 use super::{hex, Action, Ctx, DeployOptions, TAG_GROUP, TAG_MANAGED_BY};
-use crate::plan::{CertificateSource, IotPlan};
+use crate::model::{CertificateSource, CoreIot as IotPlan};
 
 pub const ATTR_GROUP: &str = "ggpGroup";
 pub const ATTR_CERT: &str = "ggpCertificate";
@@ -39,7 +39,10 @@ pub fn cert_id(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
-pub async fn describe_thing(ctx: &Ctx<'_>, name: &str) -> Result<Option<Thing>, ProvisionError> {
+pub(crate) async fn describe_thing(
+    ctx: &Ctx<'_>,
+    name: &str,
+) -> Result<Option<Thing>, ProvisionError> {
     match ctx.c().iot.describe_thing().thing_name(name).send().await {
         Ok(t) => Ok(Some(Thing {
             attributes: t.attributes.unwrap_or_default(),
@@ -49,7 +52,10 @@ pub async fn describe_thing(ctx: &Ctx<'_>, name: &str) -> Result<Option<Thing>, 
     }
 }
 
-pub async fn thing_principals(ctx: &Ctx<'_>, name: &str) -> Result<Vec<String>, ProvisionError> {
+pub(crate) async fn thing_principals(
+    ctx: &Ctx<'_>,
+    name: &str,
+) -> Result<Vec<String>, ProvisionError> {
     let mut out = Vec::new();
     let mut pages = ctx
         .c()
@@ -65,7 +71,10 @@ pub async fn thing_principals(ctx: &Ctx<'_>, name: &str) -> Result<Vec<String>, 
     Ok(out)
 }
 
-pub async fn attached_policies(ctx: &Ctx<'_>, target: &str) -> Result<Vec<String>, ProvisionError> {
+pub(crate) async fn attached_policies(
+    ctx: &Ctx<'_>,
+    target: &str,
+) -> Result<Vec<String>, ProvisionError> {
     let mut out = Vec::new();
     let mut pages = ctx
         .c()
@@ -109,7 +118,7 @@ async fn describe_cert(
     }
 }
 
-pub(super) fn tag(k: &str, v: &str) -> Result<Tag, ProvisionError> {
+pub fn tag(k: &str, v: &str) -> Result<Tag, ProvisionError> {
     Tag::builder()
         .key(k)
         .value(v)
@@ -123,7 +132,7 @@ struct Chosen {
     created: bool,
 }
 
-pub async fn converge_core(
+pub(crate) async fn converge_core(
     ctx: &Ctx<'_>,
     plan: &IotPlan,
     opts: &DeployOptions,
@@ -165,164 +174,183 @@ async fn choose_certificate(
     thing: Option<&Thing>,
     principals: &[String],
 ) -> Result<Chosen, ProvisionError> {
-    let stored = ctx.state(|s| s.certificate.clone());
-    let attr_cert = thing.and_then(|t| t.attributes.get(ATTR_CERT).cloned());
-    let reuse = |cert: CertState, detail: &str| {
-        ctx.record(
-            "iot-certificate",
-            &cert.id,
-            Action::Unchanged,
-            vec![detail.to_string()],
-        );
-        Ok(Chosen {
-            cert,
-            created: false,
-        })
-    };
     match &plan.certificate {
-        CertificateSource::ExistingArn { arn } => {
-            let id = cert_id(arn);
-            match describe_cert(ctx, id).await? {
-                None => Err(ProvisionError::Input(format!(
-                    "the certificate {arn} (--certificate-arn) does not exist"
-                ))),
-                Some((status, _)) if status != CertificateStatus::Active => {
-                    Err(ProvisionError::Input(format!(
-                        "the certificate {arn} (--certificate-arn) is {}, not ACTIVE",
-                        status.as_str()
-                    )))
-                }
-                Some((_, pem)) => {
-                    if let (Some(pem), true) = (pem, ctx.apply) {
-                        ctx.store.save_cert(&pem)?;
-                    }
-                    let cert = CertState {
-                        id: id.to_string(),
-                        arn: arn.clone(),
-                        origin: CertOrigin::Given,
-                        csr_sha256: None,
-                    };
-                    set_cert(ctx, &cert)?;
-                    reuse(cert, "given with --certificate-arn")
-                }
-            }
-        }
-        CertificateSource::Csr { file } => {
-            let csr = opts
-                .csr_pem
-                .as_deref()
-                .ok_or_else(|| ProvisionError::Input(format!("the CSR {file} was not read")))?;
-            let hash = hex(&Sha256::digest(csr.trim().as_bytes()));
-            if let Some(c) = stored
-                .clone()
-                .filter(|c| c.csr_sha256.as_deref() == Some(hash.as_str()))
-            {
-                if let Some((CertificateStatus::Active, _)) = describe_cert(ctx, &c.id).await? {
-                    return reuse(c, "made earlier from the same CSR");
-                }
-            }
-            if !ctx.apply {
-                ctx.record(
-                    "iot-certificate",
-                    "(from CSR)",
-                    Action::Create,
-                    vec![format!("from {file}")],
-                );
-                return Ok(planned_cert());
-            }
-            let out = ctx
-                .c()
-                .iot
-                .create_certificate_from_csr()
-                .certificate_signing_request(csr)
-                .set_as_active(true)
-                .send()
-                .await
-                .doing(|| format!("creating the core certificate from the CSR {file}"))?;
-            let cert = CertState {
-                id: out
-                    .certificate_id
-                    .ok_or_else(|| missing("creating a certificate", "certificateId"))?,
-                arn: out
-                    .certificate_arn
-                    .ok_or_else(|| missing("creating a certificate", "certificateArn"))?,
-                origin: CertOrigin::Csr,
-                csr_sha256: Some(hash),
-            };
-            if let Some(pem) = &out.certificate_pem {
-                ctx.store.save_cert(pem)?;
-            }
-            set_cert(ctx, &cert)?;
-            ctx.record(
-                "iot-certificate",
-                &cert.id,
-                Action::Create,
-                vec![format!("from CSR {file}")],
-            );
-            Ok(Chosen {
-                cert,
-                created: true,
-            })
-        }
+        CertificateSource::ExistingArn { arn } => given_certificate(ctx, arn).await,
+        CertificateSource::Csr { file } => csr_certificate(ctx, file, opts).await,
         CertificateSource::StoredOrNew => {
-            if let Some(c) = stored.clone() {
-                match describe_cert(ctx, &c.id).await? {
-                    Some((CertificateStatus::Active, _)) => {
-                        if c.origin == CertOrigin::Created && !ctx.store.has_key() {
-                            ctx.warn(format!(
-                                "the private key of the core certificate {} is not in {}; outputs will lack it (--force-create-new-keys makes new ones)",
-                                c.id,
-                                ctx.store.dir().display()
-                            ));
-                        }
-                        return reuse(c, "stored for this group");
-                    }
-                    other => ctx.warn(format!(
-                        "the stored core certificate {} is {}; looking for another",
-                        c.id,
-                        match other {
-                            Some((s, _)) => s.as_str().to_string(),
-                            None => "gone".into(),
-                        }
-                    )),
-                }
-            }
-            // A certificate already on the thing (the state file was lost): reuse it, key or not.
-            let mut candidates: Vec<&String> =
-                principals.iter().filter(|p| p.contains(":cert/")).collect();
-            candidates.sort_by_key(|p| Some(cert_id(p)) != attr_cert.as_deref());
-            for p in candidates {
-                let id = cert_id(p);
-                if let Some((CertificateStatus::Active, pem)) = describe_cert(ctx, id).await? {
-                    let made_by_ggp = attr_cert.as_deref() == Some(id);
-                    let cert = CertState {
-                        id: id.to_string(),
-                        arn: p.clone(),
-                        origin: if made_by_ggp {
-                            CertOrigin::Created
-                        } else {
-                            CertOrigin::Found
-                        },
-                        csr_sha256: None,
-                    };
-                    if !ctx.store.has_key() {
-                        ctx.warn(format!(
-                            "reusing the certificate {id} found on the thing {}; its private key is not in {} (--force-create-new-keys makes new ones)",
-                            plan.thing_name,
-                            ctx.store.dir().display()
-                        ));
-                    }
-                    if let (Some(pem), true) = (pem, ctx.apply) {
-                        ctx.store.save_cert(&pem)?;
-                    }
-                    set_cert(ctx, &cert)?;
-                    return reuse(cert, "found on the thing");
-                }
-            }
-            create_keys(ctx, "new group").await
+            stored_or_new_certificate(ctx, plan, thing, principals).await
         }
         CertificateSource::ForceNew => create_keys(ctx, "--force-create-new-keys").await,
     }
+}
+
+/// An existing certificate, unchanged.
+fn reuse(ctx: &Ctx<'_>, cert: CertState, detail: &str) -> Result<Chosen, ProvisionError> {
+    ctx.record(
+        "iot-certificate",
+        &cert.id,
+        Action::Unchanged,
+        vec![detail.to_string()],
+    );
+    Ok(Chosen {
+        cert,
+        created: false,
+    })
+}
+
+/// `--certificate-arn`: it must exist and be ACTIVE.
+async fn given_certificate(ctx: &Ctx<'_>, arn: &str) -> Result<Chosen, ProvisionError> {
+    let id = cert_id(arn);
+    match describe_cert(ctx, id).await? {
+        None => Err(ProvisionError::Input(format!(
+            "the certificate {arn} (--certificate-arn) does not exist"
+        ))),
+        Some((status, _)) if status != CertificateStatus::Active => {
+            Err(ProvisionError::Input(format!(
+                "the certificate {arn} (--certificate-arn) is {}, not ACTIVE",
+                status.as_str()
+            )))
+        }
+        Some((_, pem)) => {
+            if let (Some(pem), true) = (pem, ctx.apply) {
+                ctx.store.save_cert(&pem)?;
+            }
+            let cert = CertState {
+                id: id.to_string(),
+                arn: arn.to_string(),
+                origin: CertOrigin::Given,
+                csr_sha256: None,
+            };
+            set_cert(ctx, &cert)?;
+            reuse(ctx, cert, "given with --certificate-arn")
+        }
+    }
+}
+
+/// `--csr FILE`: the certificate made earlier from the same CSR, else a new one from it.
+async fn csr_certificate(
+    ctx: &Ctx<'_>,
+    file: &str,
+    opts: &DeployOptions,
+) -> Result<Chosen, ProvisionError> {
+    let csr = opts
+        .csr_pem
+        .as_deref()
+        .ok_or_else(|| ProvisionError::Input(format!("the CSR {file} was not read")))?;
+    let hash = hex(&Sha256::digest(csr.trim().as_bytes()));
+    let stored = ctx.state(|s| s.certificate.clone());
+    if let Some(c) = stored.filter(|c| c.csr_sha256.as_deref() == Some(hash.as_str())) {
+        if let Some((CertificateStatus::Active, _)) = describe_cert(ctx, &c.id).await? {
+            return reuse(ctx, c, "made earlier from the same CSR");
+        }
+    }
+    if !ctx.apply {
+        ctx.record(
+            "iot-certificate",
+            "(from CSR)",
+            Action::Create,
+            vec![format!("from {file}")],
+        );
+        return Ok(planned_cert());
+    }
+    let out = ctx
+        .c()
+        .iot
+        .create_certificate_from_csr()
+        .certificate_signing_request(csr)
+        .set_as_active(true)
+        .send()
+        .await
+        .doing(|| format!("creating the core certificate from the CSR {file}"))?;
+    let cert = CertState {
+        id: out
+            .certificate_id
+            .ok_or_else(|| missing("creating a certificate", "certificateId"))?,
+        arn: out
+            .certificate_arn
+            .ok_or_else(|| missing("creating a certificate", "certificateArn"))?,
+        origin: CertOrigin::Csr,
+        csr_sha256: Some(hash),
+    };
+    if let Some(pem) = &out.certificate_pem {
+        ctx.store.save_cert(pem)?;
+    }
+    set_cert(ctx, &cert)?;
+    ctx.record(
+        "iot-certificate",
+        &cert.id,
+        Action::Create,
+        vec![format!("from CSR {file}")],
+    );
+    Ok(Chosen {
+        cert,
+        created: true,
+    })
+}
+
+/// The certificate stored for the group if it is still ACTIVE, else one already on the thing (the
+/// state file was lost), else new keys.
+async fn stored_or_new_certificate(
+    ctx: &Ctx<'_>,
+    plan: &IotPlan,
+    thing: Option<&Thing>,
+    principals: &[String],
+) -> Result<Chosen, ProvisionError> {
+    if let Some(c) = ctx.state(|s| s.certificate.clone()) {
+        match describe_cert(ctx, &c.id).await? {
+            Some((CertificateStatus::Active, _)) => {
+                if c.origin == CertOrigin::Created && !ctx.store.has_key() {
+                    ctx.warn(format!(
+                        "the private key of the core certificate {} is not in {}; outputs will lack it (--force-create-new-keys makes new ones)",
+                        c.id,
+                        ctx.store.dir().display()
+                    ));
+                }
+                return reuse(ctx, c, "stored for this group");
+            }
+            other => ctx.warn(format!(
+                "the stored core certificate {} is {}; looking for another",
+                c.id,
+                match other {
+                    Some((s, _)) => s.as_str().to_string(),
+                    None => "gone".into(),
+                }
+            )),
+        }
+    }
+    let attr_cert = thing.and_then(|t| t.attributes.get(ATTR_CERT).cloned());
+    let mut candidates: Vec<&String> = principals.iter().filter(|p| p.contains(":cert/")).collect();
+    candidates.sort_by_key(|p| Some(cert_id(p)) != attr_cert.as_deref());
+    for p in candidates {
+        let id = cert_id(p);
+        let Some((CertificateStatus::Active, pem)) = describe_cert(ctx, id).await? else {
+            continue;
+        };
+        let made_by_ggp = attr_cert.as_deref() == Some(id);
+        let cert = CertState {
+            id: id.to_string(),
+            arn: p.clone(),
+            origin: if made_by_ggp {
+                CertOrigin::Created
+            } else {
+                CertOrigin::Found
+            },
+            csr_sha256: None,
+        };
+        if !ctx.store.has_key() {
+            ctx.warn(format!(
+                "reusing the certificate {id} found on the thing {}; its private key is not in {} (--force-create-new-keys makes new ones)",
+                plan.thing_name,
+                ctx.store.dir().display()
+            ));
+        }
+        if let (Some(pem), true) = (pem, ctx.apply) {
+            ctx.store.save_cert(&pem)?;
+        }
+        set_cert(ctx, &cert)?;
+        return reuse(ctx, cert, "found on the thing");
+    }
+    create_keys(ctx, "new group").await
 }
 
 fn planned_cert() -> Chosen {
@@ -684,7 +712,7 @@ async fn converge_attachments(
 
 /// Records the account's data and credential endpoints in the state (once: they do not change),
 /// for the bundle stage. Reads only; nothing in a dry run.
-pub async fn remember_endpoints(ctx: &Ctx<'_>) -> Result<(), ProvisionError> {
+pub(crate) async fn remember_endpoints(ctx: &Ctx<'_>) -> Result<(), ProvisionError> {
     if !ctx.apply
         || ctx.state(|s| s.iot_data_endpoint.is_some() && s.iot_credentials_endpoint.is_some())
     {
@@ -713,7 +741,7 @@ pub async fn remember_endpoints(ctx: &Ctx<'_>) -> Result<(), ProvisionError> {
     Ok(())
 }
 
-pub async fn converge_role_alias(
+pub(crate) async fn converge_role_alias(
     ctx: &Ctx<'_>,
     plan: &IotPlan,
     role_arn: &str,

@@ -16,10 +16,8 @@ use futures_util::StreamExt;
 use super::error::{is_not_found, missing, Doing, ProvisionError};
 use super::iam::with_propagation;
 use super::state::FunctionState;
-use super::{
-    function_names, Action, Backoff, Ctx, DeployOptions, Package, TAG_GROUP, TAG_MANAGED_BY,
-};
-use crate::plan::LambdaPlan;
+use super::{Action, Backoff, Ctx, DeployOptions, Package, TAG_GROUP, TAG_MANAGED_BY};
+use crate::model::LambdaFunction as LambdaPlan;
 
 /// Functions provisioned at once.
 const PARALLEL: usize = 4;
@@ -28,7 +26,7 @@ const PARALLEL: usize = 4;
 pub type Versions = BTreeMap<String, String>;
 
 /// Converges every function of the plan; returns function name (function.conf) → version.
-pub async fn converge_all(
+pub(crate) async fn converge_all(
     ctx: &Ctx<'_>,
     lambdas: &[LambdaPlan],
     packages: &[Package],
@@ -228,6 +226,8 @@ async fn wait_ready(ctx: &Ctx<'_>, name: &str) -> Result<(), ProvisionError> {
         Duration::from_secs(5),
         Duration::from_secs(300),
     );
+    // Shown once Lambda says it is not ready yet.
+    let mut waiting: Option<super::progress::Waiting> = None;
     loop {
         let cfg = ctx
             .c()
@@ -249,17 +249,62 @@ async fn wait_ready(ctx: &Ctx<'_>, name: &str) -> Result<(), ProvisionError> {
                 return Err(failed(cfg.last_update_status_reason()))
             }
             (Some(State::Pending), _) | (_, Some(LastUpdateStatus::InProgress)) => {
+                waiting
+                    .get_or_insert_with(|| {
+                        ctx.progress
+                            .wait(format!("the Lambda function {name} to be ready"))
+                    })
+                    .still("Pending");
                 if !backoff.next().await {
                     return Err(ProvisionError::Input(format!(
                         "the Lambda function {name} is still being updated after 300s"
                     )));
                 }
             }
-            _ => return Ok(()),
+            _ => {
+                if let Some(w) = waiting.take() {
+                    w.done("ready");
+                }
+                return Ok(());
+            }
         }
     }
 }
 
+/// What one function's convergence needs to know.
+struct Job<'a> {
+    /// The function name in function.conf (the state's key).
+    conf: &'a str,
+    l: &'a LambdaPlan,
+    pkg: Option<&'a Package>,
+    arn: String,
+    want_code: Option<String>,
+}
+
+impl Job<'_> {
+    fn package(&self) -> Result<&Package, ProvisionError> {
+        self.pkg
+            .ok_or_else(|| ProvisionError::Input(format!("no package for {}", self.conf)))
+    }
+
+    /// Records the function's deployed version and code in the state.
+    fn remember(&self, ctx: &Ctx<'_>, version: &str, code: &str) {
+        ctx.update_state(|s| {
+            s.functions.insert(
+                self.conf.to_string(),
+                FunctionState {
+                    name: self.l.function_name.clone(),
+                    arn: self.arn.clone(),
+                    version: version.to_string(),
+                    alias: self.l.alias.clone(),
+                    code_sha256: code.to_string(),
+                },
+            );
+        })
+    }
+}
+
+/// Creates or converges one function and its alias; returns the version the alias points to.
 async fn converge_function(
     ctx: &Ctx<'_>,
     conf: &str,
@@ -267,31 +312,20 @@ async fn converge_function(
     pkg: Option<&Package>,
     opts: &DeployOptions,
 ) -> Result<String, ProvisionError> {
-    let lambda = &ctx.c().lambda;
     let name = &l.function_name;
-    let want_code = pkg.map(code_sha256).transpose()?;
-    let arn = format!(
-        "arn:aws:lambda:{}:{}:function:{name}",
-        ctx.cloud.region, ctx.cloud.account
-    );
-    let remember = |version: &str, code: &str| {
-        ctx.update_state(|s| {
-            s.functions.insert(
-                conf.to_string(),
-                FunctionState {
-                    name: name.clone(),
-                    arn: arn.clone(),
-                    version: version.to_string(),
-                    alias: l.alias.clone(),
-                    code_sha256: code.to_string(),
-                },
-            );
-        })
+    let t = Job {
+        conf,
+        l,
+        pkg,
+        arn: format!(
+            "arn:aws:lambda:{}:{}:function:{name}",
+            ctx.cloud.region, ctx.cloud.account
+        ),
+        want_code: pkg.map(code_sha256).transpose()?,
     };
-
     // The version the alias points to: if it is what the plan says, there is nothing to do.
     if let Some(cfg) = get(ctx, name, Some(&l.alias)).await? {
-        let code_same = match (&want_code, cfg.code_sha256()) {
+        let code_same = match (&t.want_code, cfg.code_sha256()) {
             (Some(w), Some(h)) => w == h,
             (None, _) => true,
             _ => false,
@@ -301,88 +335,106 @@ async fn converge_function(
                 .version
                 .clone()
                 .ok_or_else(|| missing("reading a Lambda alias", "Version"))?;
-            let details = if want_code.is_none() {
+            let details = if t.want_code.is_none() {
                 vec!["code not compared (no package built)".to_string()]
             } else {
                 vec![]
             };
             ctx.record("lambda-function", name, Action::Unchanged, details);
-            remember(&version, cfg.code_sha256().unwrap_or_default());
+            t.remember(ctx, &version, cfg.code_sha256().unwrap_or_default());
             return Ok(version);
         }
     }
+    match get(ctx, name, None).await? {
+        None => create_function(ctx, &t, opts).await,
+        Some(latest) => update_function(ctx, &t, &latest, opts).await,
+    }
+}
 
-    let latest = get(ctx, name, None).await?;
-    let Some(latest) = latest else {
-        // A new function, published as version 1 in the same call.
-        if !ctx.apply {
-            ctx.record(
-                "lambda-function",
-                name,
-                Action::Create,
-                vec![format!("alias {}", l.alias)],
-            );
-            return Ok(crate::config::placeholder("VERSION"));
-        }
-        let pkg = pkg.ok_or_else(|| ProvisionError::Input(format!("no package for {conf}")))?;
-        let code = match upload(ctx, name, pkg, opts).await? {
-            Code::Zip(b) => FunctionCode::builder().zip_file(Blob::new(b)).build(),
-            Code::S3 { bucket, key } => FunctionCode::builder()
-                .s3_bucket(bucket)
-                .s3_key(key)
-                .build(),
-        };
-        let created = with_propagation(ctx, "creating a Lambda function", || {
-            let code = code.clone();
-            async move {
-                lambda
-                    .create_function()
-                    .function_name(name)
-                    .runtime(Runtime::from(l.runtime.as_str()))
-                    .role(&l.role_arn)
-                    .handler(&l.handler)
-                    .code(code)
-                    .memory_size(int(l.memory_size_mb, "memory size")?)
-                    .timeout(int(l.timeout_seconds, "timeout")?)
-                    .environment(environment(l))
-                    .publish(true)
-                    .tags(TAG_MANAGED_BY, "ggp")
-                    .tags(TAG_GROUP, &ctx.group)
-                    .send()
-                    .await
-                    .doing(|| format!("creating the Lambda function {name}"))
-            }
-        })
-        .await?;
-        let version = created
-            .version
-            .clone()
-            .ok_or_else(|| missing("creating a Lambda function", "Version"))?;
-        wait_ready(ctx, name).await?;
-        converge_alias(ctx, name, &l.alias, &version).await?;
-        remember(&version, created.code_sha256().unwrap_or_default());
+/// A new function, published as version 1 in the same call, and its alias.
+async fn create_function(
+    ctx: &Ctx<'_>,
+    t: &Job<'_>,
+    opts: &DeployOptions,
+) -> Result<String, ProvisionError> {
+    let (lambda, l) = (&ctx.c().lambda, t.l);
+    let name = &l.function_name;
+    if !ctx.apply {
         ctx.record(
             "lambda-function",
             name,
             Action::Create,
-            vec![format!("version {version}"), format!("alias {}", l.alias)],
+            vec![format!("alias {}", l.alias)],
         );
-        return Ok(version);
+        return Ok(crate::config::placeholder("VERSION"));
+    }
+    let code = match upload(ctx, name, t.package()?, opts).await? {
+        Code::Zip(b) => FunctionCode::builder().zip_file(Blob::new(b)).build(),
+        Code::S3 { bucket, key } => FunctionCode::builder()
+            .s3_bucket(bucket)
+            .s3_key(key)
+            .build(),
     };
+    let created = with_propagation(ctx, "creating a Lambda function", || {
+        let code = code.clone();
+        async move {
+            lambda
+                .create_function()
+                .function_name(name)
+                .runtime(Runtime::from(l.runtime.as_str()))
+                .role(&l.role_arn)
+                .handler(&l.handler)
+                .code(code)
+                .memory_size(int(l.memory_size_mb, "memory size")?)
+                .timeout(int(l.timeout_seconds, "timeout")?)
+                .environment(environment(l))
+                .publish(true)
+                .tags(TAG_MANAGED_BY, "ggp")
+                .tags(TAG_GROUP, &ctx.group)
+                .send()
+                .await
+                .doing(|| format!("creating the Lambda function {name}"))
+        }
+    })
+    .await?;
+    let version = created
+        .version
+        .clone()
+        .ok_or_else(|| missing("creating a Lambda function", "Version"))?;
+    wait_ready(ctx, name).await?;
+    converge_alias(ctx, name, &l.alias, &version).await?;
+    t.remember(ctx, &version, created.code_sha256().unwrap_or_default());
+    ctx.record(
+        "lambda-function",
+        name,
+        Action::Create,
+        vec![format!("version {version}"), format!("alias {}", l.alias)],
+    );
+    Ok(version)
+}
 
+/// An existing function whose code or configuration differs: updated, published as a new
+/// version, the alias moved to it and old versions pruned.
+async fn update_function(
+    ctx: &Ctx<'_>,
+    t: &Job<'_>,
+    latest: &FunctionConfiguration,
+    opts: &DeployOptions,
+) -> Result<String, ProvisionError> {
+    let (lambda, l) = (&ctx.c().lambda, t.l);
+    let name = &l.function_name;
     let mut details = Vec::new();
-    let code_changed = match (&want_code, latest.code_sha256()) {
+    let code_changed = match (&t.want_code, latest.code_sha256()) {
         (Some(w), Some(h)) => w != h,
         (Some(_), None) => true,
         (None, _) => false,
     };
-    let config = config_differences(&latest, l);
+    let config = config_differences(latest, l);
     if code_changed {
         details.push("code".to_string());
         if ctx.apply {
-            let pkg = pkg.ok_or_else(|| ProvisionError::Input(format!("no package for {conf}")))?;
             let req = lambda.update_function_code().function_name(name);
-            let req = match upload(ctx, name, pkg, opts).await? {
+            let req = match upload(ctx, name, t.package()?, opts).await? {
                 Code::Zip(b) => req.zip_file(Blob::new(b)),
                 Code::S3 { bucket, key } => req.s3_bucket(bucket).s3_key(key),
             };
@@ -421,7 +473,7 @@ async fn converge_function(
     }
     // $LATEST is now what the plan says; publish it (the service returns the existing version
     // when $LATEST equals the newest published one, e.g. after an interrupted run).
-    let code = want_code.clone().unwrap_or_default();
+    let code = t.want_code.clone().unwrap_or_default();
     let published = lambda
         .publish_version()
         .function_name(name)
@@ -441,7 +493,7 @@ async fn converge_function(
     if !pruned.is_empty() {
         details.push(format!("deleted old versions {}", pruned.join(", ")));
     }
-    remember(&version, &code);
+    t.remember(ctx, &version, &code);
     ctx.record("lambda-function", name, Action::Update, details);
     Ok(version)
 }
@@ -548,7 +600,10 @@ async fn prune_versions(
 
 /// Functions of this group that an earlier deploy made and the config no longer lists. Runs after
 /// the new deployment succeeded, when nothing deployed refers to them any more.
-pub async fn remove_stale(ctx: &Ctx<'_>, lambdas: &[LambdaPlan]) -> Result<(), ProvisionError> {
+pub(crate) async fn remove_stale(
+    ctx: &Ctx<'_>,
+    lambdas: &[LambdaPlan],
+) -> Result<(), ProvisionError> {
     let wanted: BTreeSet<String> = function_names(&ctx.group, lambdas).into_keys().collect();
     let stale: Vec<(String, String)> = ctx.state(|s| {
         s.functions
@@ -604,4 +659,21 @@ pub async fn remove_stale(ctx: &Ctx<'_>, lambdas: &[LambdaPlan]) -> Result<(), P
         });
     }
     Ok(())
+}
+
+/// Lambda function names of a plan, keyed by the function name in function.conf.
+pub fn function_names(group: &str, lambdas: &[LambdaPlan]) -> BTreeMap<String, String> {
+    let prefix = format!("{group}-");
+    lambdas
+        .iter()
+        .map(|l| {
+            (
+                l.function_name
+                    .strip_prefix(&prefix)
+                    .unwrap_or(&l.function_name)
+                    .to_string(),
+                l.function_name.clone(),
+            )
+        })
+        .collect()
 }

@@ -1,34 +1,29 @@
-//! Stage 3 of the pipeline: converge an AWS account to a [`Plan`] for a Greengrass V1 group, and
-//! take it away again.
+//! The provisioning steps both targets share, and how a run is carried out and reported.
 //!
-//! Entry points: [`ensure_group`] (the group first: its id is injected into function configs),
-//! then [`deploy`]; [`diff`] is the same walk without a single mutating call (`ggp plan` with
-//! credentials); [`destroy`] deletes what ggp created for a group and nothing else.
+//! A run ([`Ctx`]) reads every resource first and changes it only when it differs from the plan,
+//! so a second run with nothing changed makes no mutating call at all; a dry run (`ggp plan` with
+//! credentials) is the same walk without a single mutating call. Independent branches run
+//! concurrently; waits poll with backoff and a deadline ([`Backoff`]), never sleep a fixed time.
+//! State ([`state`]) remembers ids between runs but the account is the truth.
 //!
-//! Every resource is read first and changed only when it differs from the plan, so a second run
-//! with nothing changed makes no mutating call at all. Independent branches run concurrently
-//! (roles ‖ IoT, functions, definitions); waits poll with backoff and a deadline, never sleep a
-//! fixed time. State (`state.rs`) remembers ids between runs but the account is the truth.
-//! One file per cloud concern: `iam.rs`, `iot.rs`, `lambda.rs`, `greengrass.rs`, `destroy.rs`;
-//! `external.rs` resolves functions that are not local folders (git, alias ARNs, `~wildcards~`).
+//! One file per cloud concern: [`iam`] (roles), [`iot`] (the core's thing, certificate, policy
+//! and role alias), [`lambda`] (functions, versions, aliases), [`destroy`] (deleting those), and
+//! [`external`] (functions that are not local folders: git, alias ARNs, `~wildcards~`). What only
+//! one target has (V1 groups and definitions, V2 thing groups, components and deployments) is in
+//! `target::v1` and `target::v2`, which walk these steps in their order.
 //!
-//! Not for: building packages (stage 2) or writing installers and bundles (stage 4).
-
-mod artifacts_v2;
+//! Not for: building packages, planning, or writing installers and bundles.
 pub mod calls;
-mod convert;
-mod convert_v2;
-mod destroy;
+pub mod destroy;
 pub mod error;
-mod external;
-mod greengrass;
-mod greengrass_v2;
-mod iam;
-mod iot;
-mod lambda;
+pub mod external;
+pub mod iam;
+pub mod iot;
+pub mod json;
+pub mod lambda;
+pub mod progress;
 pub mod state;
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,15 +33,12 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::config::{FunctionRef, Target};
-use crate::plan::{IamPlan, IotPlan, LambdaPlan, Plan};
-use crate::v2::V2Plan;
+use crate::config::FunctionRef;
 pub use calls::{CallRecorder, CallStats, Clients};
-pub use destroy::{destroy, destroy_v2, DestroyOptions, DestroyReport};
+pub use destroy::{DestroyOptions, DestroyReport};
 pub use error::ProvisionError;
 pub use external::{resolve_functions, GitCheckouts};
-pub use greengrass::{find_group, GroupInfo};
-pub use greengrass_v2::{find_thing_group, ThingGroupInfo};
+pub use progress::Progress;
 use state::{State, StateStore};
 
 /// Tags ggp puts on what it creates, so `destroy` and a lost state file can find it again.
@@ -129,6 +121,8 @@ pub struct DeployOptions {
     pub fail_after: Option<String>,
     /// How long to wait for IAM changes to be usable by other services.
     pub propagation_timeout: Duration,
+    /// Where changes and waits are shown as they happen (quiet unless the caller says).
+    pub progress: Progress,
 }
 
 /// Lambda's limit for a zip sent in the request (bigger ones go through S3).
@@ -145,6 +139,7 @@ impl DeployOptions {
             deployment_timeout: Duration::from_secs(300),
             fail_after: None,
             propagation_timeout: Duration::from_secs(120),
+            progress: Progress::quiet(),
         }
     }
 }
@@ -335,6 +330,8 @@ pub(crate) struct Ctx<'a> {
     fail_after: Option<String>,
     roles_created: AtomicBool,
     pub propagation_timeout: Duration,
+    /// Where changes and waits are shown as they happen (stderr).
+    pub progress: Progress,
 }
 
 impl<'a> Ctx<'a> {
@@ -348,6 +345,7 @@ impl<'a> Ctx<'a> {
     ) -> Result<Ctx<'a>, ProvisionError> {
         let state = store.load(group)?;
         Ok(Ctx {
+            progress: Progress::quiet(),
             cloud,
             apply,
             group: group.to_string(),
@@ -368,21 +366,30 @@ impl<'a> Ctx<'a> {
         group: &str,
         opts: &DeployOptions,
     ) -> Result<Ctx<'a>, ProvisionError> {
-        Ctx::new(
+        let mut ctx = Ctx::new(
             cloud,
             apply,
             group,
             StateStore::new(&opts.state_dir),
             opts.fail_after.clone().filter(|_| apply),
             opts.propagation_timeout,
-        )
+        )?;
+        if apply {
+            ctx.progress = opts.progress.clone();
+        }
+        Ok(ctx)
     }
 
     pub fn c(&self) -> &Clients {
         &self.cloud.clients
     }
 
+    /// What happened to one resource (a dry run: what would), shown as it happens when it changed.
     pub fn record(&self, kind: &'static str, name: &str, action: Action, details: Vec<String>) {
+        if self.apply && action != Action::Unchanged {
+            self.progress
+                .line(&format!("{} {kind} {name}", action.word(false)));
+        }
         if let Ok(mut c) = self.changes.lock() {
             c.push(Change {
                 kind,
@@ -442,7 +449,7 @@ impl<'a> Ctx<'a> {
         self.roles_created.load(Ordering::SeqCst)
     }
 
-    fn finish(
+    pub(crate) fn finish(
         &self,
         group_id: Option<String>,
         deployment: Option<DeploymentOutcome>,
@@ -574,54 +581,9 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The step boundaries where `GGP_FAIL_AFTER` can stop a deploy of `plan`, in order.
-pub fn steps(plan: &Plan) -> Vec<String> {
-    let mut v: Vec<String> = [
-        "after-group",
-        "after-roles",
-        "after-service-role",
-        "after-certificate",
-        "after-thing",
-        "after-policy",
-        "after-attachments",
-        "after-role-alias",
-        "after-group-role",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let prefix = format!("{}-", plan.group);
-    for l in &plan.lambda {
-        let f = l
-            .function_name
-            .strip_prefix(&prefix)
-            .unwrap_or(&l.function_name);
-        v.push(format!("after-lambda:{f}"));
-    }
-    v.extend(
-        [
-            "after-definitions",
-            "after-group-version",
-            "after-deployment",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
-    );
-    v
-}
-
-fn check_plan(plan: &Plan) -> Result<(), ProvisionError> {
-    if plan.target != Target::V1 {
-        return Err(ProvisionError::Input(
-            "this deploy provisions Greengrass V1 groups; the project targets V2".into(),
-        ));
-    }
-    unresolved_refused(&plan.external_functions)
-}
-
 /// Entries of `conf.functions` that reach a deploy unresolved (the caller did not run
 /// [`resolve_functions`]) are refused rather than silently left out.
-fn unresolved_refused(refs: &[FunctionRef]) -> Result<(), ProvisionError> {
+pub(crate) fn unresolved_refused(refs: &[FunctionRef]) -> Result<(), ProvisionError> {
     if refs.is_empty() {
         return Ok(());
     }
@@ -630,307 +592,6 @@ fn unresolved_refused(refs: &[FunctionRef]) -> Result<(), ProvisionError> {
         "functions that are not local folders were not resolved (resolve_functions): {}",
         names.join(", ")
     )))
-}
-
-/// Finds the group by name, or creates it (tagged as ggp's). Its id is known from here on, so the
-/// project can be loaded with `GROUP_ID` injected before the rest of the deploy.
-pub async fn ensure_group(
-    cloud: &Cloud,
-    group: &str,
-    opts: &DeployOptions,
-) -> Result<GroupInfo, ProvisionError> {
-    let ctx = Ctx::for_run(cloud, true, group, opts)?;
-    greengrass::ensure_group(&ctx).await
-}
-
-/// Converges the account to `plan` and deploys the group; returns what changed and how the
-/// deployment ended. `group` comes from [`ensure_group`]. A deployment that ends in `Failure` or
-/// is still running at the deadline is reported, not returned as an error: the caller prints the
-/// report, then [`DeployReport::result`] gives the error (exit 31 or 32).
-pub async fn deploy(
-    cloud: &Cloud,
-    group: &GroupInfo,
-    plan: &Plan,
-    packages: &[Package],
-    opts: &DeployOptions,
-) -> Result<DeployReport, ProvisionError> {
-    check_plan(plan)?;
-    let ctx = Ctx::for_run(cloud, true, &plan.group, opts)?;
-    let outcome = walk(&ctx, Some(group), plan, packages, opts).await?;
-    Ok(ctx.finish(Some(group.id.clone()), Some(outcome)))
-}
-
-/// What [`deploy`] would do, without a single mutating call. `group` is `None` when the group
-/// does not exist yet. Packages are optional: a function without one has its code reported as
-/// unknown.
-pub async fn diff(
-    cloud: &Cloud,
-    group: Option<&GroupInfo>,
-    plan: &Plan,
-    packages: &[Package],
-    opts: &DeployOptions,
-) -> Result<DeployReport, ProvisionError> {
-    check_plan(plan)?;
-    let ctx = Ctx::for_run(cloud, false, &plan.group, opts)?;
-    let outcome = walk(&ctx, group, plan, packages, opts).await?;
-    Ok(ctx.finish(group.map(|g| g.id.clone()), Some(outcome)))
-}
-
-/// The deploy, step by step. In a dry run (`ctx.apply == false`) every step only reads.
-async fn walk(
-    ctx: &Ctx<'_>,
-    group: Option<&GroupInfo>,
-    plan: &Plan,
-    packages: &[Package],
-    opts: &DeployOptions,
-) -> Result<DeploymentOutcome, ProvisionError> {
-    match group {
-        Some(g) => {
-            ctx.record(
-                "greengrass-group",
-                &g.name,
-                if g.created {
-                    Action::Create
-                } else {
-                    Action::Unchanged
-                },
-                vec![],
-            );
-            ctx.update_state(|s| {
-                s.group_id = Some(g.id.clone());
-                s.group_arn = Some(g.arn.clone());
-            });
-        }
-        None => ctx.record("greengrass-group", &plan.group, Action::Create, vec![]),
-    }
-
-    // Roles ‖ the core's IoT identity (thing, certificate, policy, attachments). Branches run to
-    // their end even when a sibling fails, so no create is abandoned in flight.
-    let (roles, core) = tokio::join!(
-        iam::converge(ctx, &plan.iam),
-        iot::converge_core(ctx, &plan.iot, opts)
-    );
-    let (roles, core) = (roles?, core?);
-
-    // Role alias (needs the core role) ‖ group role ‖ Lambda functions (need the Lambda role).
-    let (alias, group_role, versions, endpoints) = tokio::join!(
-        iot::converge_role_alias(ctx, &plan.iot, &roles.core_arn),
-        greengrass::converge_group_role(ctx, group, &roles.core_arn),
-        lambda::converge_all(ctx, &plan.lambda, packages, opts),
-        iot::remember_endpoints(ctx)
-    );
-    alias?;
-    group_role?;
-    endpoints?;
-    let mut versions = versions?;
-    // Existing functions are used as is; the versions their aliases point to are deployed too.
-    versions.extend(plan.existing_versions.clone());
-
-    let defs = greengrass::converge_definitions(ctx, group, plan, &core.certificate_arn, &versions)
-        .await?;
-    ctx.checkpoint("after-definitions")?;
-    let gv = greengrass::converge_group_version(ctx, group, &defs).await?;
-    ctx.checkpoint("after-group-version")?;
-    let outcome = greengrass::converge_deployment(ctx, group, &gv, opts).await?;
-    ctx.checkpoint("after-deployment")?;
-    // What the config no longer has goes once nothing deployed refers to it.
-    if outcome.status == "Success" || !ctx.apply {
-        lambda::remove_stale(ctx, &plan.lambda).await?;
-        greengrass::remove_stale_definitions(ctx, plan).await?;
-        ctx.save_state()?;
-    }
-    Ok(outcome)
-}
-
-/// The step boundaries where `GGP_FAIL_AFTER` can stop a Greengrass V2 deploy of `plan`, in order.
-pub fn steps_v2(plan: &V2Plan) -> Vec<String> {
-    let mut v: Vec<String> = [
-        "after-thing-group",
-        "after-roles",
-        "after-service-role",
-        "after-certificate",
-        "after-thing",
-        "after-policy",
-        "after-attachments",
-        "after-thing-group-membership",
-        "after-role-alias",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for f in function_names(&plan.group, &plan.lambda).keys() {
-        v.push(format!("after-lambda:{f}"));
-    }
-    v.extend(["after-components", "after-deployment"].map(String::from));
-    v
-}
-
-/// Greengrass V2: finds the thing group `<group>` (the deployment target), or creates it. Its id
-/// is `GROUP_ID` in the functions' environments, so the project is loaded again after this.
-pub async fn ensure_thing_group(
-    cloud: &Cloud,
-    group: &str,
-    opts: &DeployOptions,
-) -> Result<ThingGroupInfo, ProvisionError> {
-    let ctx = Ctx::for_run(cloud, true, group, opts)?;
-    greengrass_v2::ensure_thing_group(&ctx).await
-}
-
-/// Greengrass V2: converges the account to `plan` (roles, the core's IoT identity in the thing
-/// group, Lambda functions, component versions) and deploys to the thing group; like [`deploy`],
-/// a failed or unfinished deployment is in the report and [`DeployReport::result`] gives the error.
-pub async fn deploy_v2(
-    cloud: &Cloud,
-    group: &ThingGroupInfo,
-    plan: &V2Plan,
-    packages: &[Package],
-    opts: &DeployOptions,
-) -> Result<DeployReport, ProvisionError> {
-    unresolved_refused(&plan.external_functions)?;
-    let ctx = Ctx::for_run(cloud, true, &plan.group, opts)?;
-    let outcome = walk_v2(&ctx, Some(group), plan, packages, opts).await?;
-    Ok(ctx.finish(Some(group.id.clone()), Some(outcome)))
-}
-
-/// What [`deploy_v2`] would do, without a mutating call. `group` is `None` when the thing group
-/// does not exist yet.
-pub async fn diff_v2(
-    cloud: &Cloud,
-    group: Option<&ThingGroupInfo>,
-    plan: &V2Plan,
-    packages: &[Package],
-    opts: &DeployOptions,
-) -> Result<DeployReport, ProvisionError> {
-    unresolved_refused(&plan.external_functions)?;
-    let ctx = Ctx::for_run(cloud, false, &plan.group, opts)?;
-    let outcome = walk_v2(&ctx, group, plan, packages, opts).await?;
-    Ok(ctx.finish(group.map(|g| g.id.clone()), Some(outcome)))
-}
-
-/// The V1 walk's IAM and IoT steps take these shapes; V2 fills them from its own plan. Artifacts
-/// kept in a bucket of the user's (`--s3-bucket`) must be readable by the token exchange role: the
-/// plan's statement on ggp's default bucket names that bucket and directory instead.
-fn v2_as_v1_parts(plan: &V2Plan, s3: Option<&S3Location>) -> (IamPlan, IotPlan) {
-    let i = &plan.iot;
-    let mut core_role = plan.iam.token_exchange_role.clone();
-    if let Some(s3) = s3.filter(|_| {
-        plan.components
-            .iter()
-            .any(|c| c.kind == crate::v2::mapping::ComponentKind::Native)
-    }) {
-        use crate::v2::mapping::{artifact_root_prefix, default_artifact_bucket};
-        let default = format!(
-            "arn:aws:s3:::{}/{}*",
-            default_artifact_bucket(&plan.account, &plan.region),
-            artifact_root_prefix("")
-        );
-        let ours = serde_json::json!(format!(
-            "arn:aws:s3:::{}/{}*",
-            s3.bucket,
-            artifact_root_prefix(&s3.prefix)
-        ));
-        // The statement on ggp's default bucket names the given one instead.
-        let mut replaced = false;
-        if let Some(doc) = core_role.v2_inline_policy.as_mut() {
-            for st in doc["Statement"].as_array_mut().into_iter().flatten() {
-                if st["Resource"] == serde_json::json!(default) {
-                    st["Resource"] = ours.clone();
-                    replaced = true;
-                }
-            }
-        }
-        if !replaced {
-            core_role.v2_inline_policy = crate::plan::merge_policies(
-                core_role.v2_inline_policy.take().into_iter().chain([serde_json::json!({
-                    "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ours}]
-                })]),
-            );
-        }
-    }
-    (
-        IamPlan {
-            core_role,
-            lambda_role: plan.iam.lambda_role.clone(),
-            service_role: None,
-        },
-        IotPlan {
-            thing_name: i.thing_name.clone(),
-            thing_arn: i.thing_arn.clone(),
-            certificate: i.certificate.clone(),
-            policy_name: i.policy_name.clone(),
-            policy_managed: i.policy_managed,
-            policy_document: i.policy_document.clone(),
-            role_alias: i.role_alias.clone(),
-            role_alias_role_arn: i.role_alias_role_arn.clone(),
-            shadow_things: i.shadow_things.clone(),
-        },
-    )
-}
-
-async fn walk_v2(
-    ctx: &Ctx<'_>,
-    group: Option<&ThingGroupInfo>,
-    plan: &V2Plan,
-    packages: &[Package],
-    opts: &DeployOptions,
-) -> Result<DeploymentOutcome, ProvisionError> {
-    let action = match group {
-        Some(g) if !g.created => Action::Unchanged,
-        _ => Action::Create,
-    };
-    ctx.record(
-        "iot-thing-group",
-        &plan.iot.thing_group_name,
-        action,
-        vec![],
-    );
-    let (iam_plan, iot_plan) = v2_as_v1_parts(plan, opts.s3.as_ref());
-    let (roles, core) = tokio::join!(
-        iam::converge(ctx, &iam_plan),
-        iot::converge_core(ctx, &iot_plan, opts)
-    );
-    let (roles, _core) = (roles?, core?);
-    greengrass_v2::converge_membership(ctx, &plan.iot.thing_name, &plan.iot.thing_group_name)
-        .await?;
-    let (alias, versions, endpoints) = tokio::join!(
-        iot::converge_role_alias(ctx, &iot_plan, &roles.core_arn),
-        lambda::converge_all(ctx, &plan.lambda, packages, opts),
-        iot::remember_endpoints(ctx)
-    );
-    alias?;
-    endpoints?;
-    let versions = versions?;
-    let components =
-        greengrass_v2::converge_components(ctx, plan, &versions, packages, opts).await?;
-    let target = group
-        .map(|g| g.arn.clone())
-        .unwrap_or_else(|| plan.iot.thing_group_arn.clone());
-    let outcome = greengrass_v2::converge_deployment(ctx, plan, &target, &components, opts).await?;
-    ctx.checkpoint("after-deployment")?;
-    // Lambda functions the configuration no longer has: the new deployment does not use them.
-    if !ctx.apply || outcome.created && outcome.error_message.is_none() {
-        lambda::remove_stale(ctx, &plan.lambda).await?;
-        ctx.save_state()?;
-    }
-    Ok(outcome)
-}
-
-/// Lambda function names of a plan, keyed by the function name in function.conf.
-pub(crate) fn function_names(group: &str, lambdas: &[LambdaPlan]) -> BTreeMap<String, String> {
-    let prefix = format!("{group}-");
-    lambdas
-        .iter()
-        .map(|l| {
-            (
-                l.function_name
-                    .strip_prefix(&prefix)
-                    .unwrap_or(&l.function_name)
-                    .to_string(),
-                l.function_name.clone(),
-            )
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,122 @@
+//! `ggp deploy` and GGP's flag form: the whole command sequence.
+//!
+//! Load and check the project; clone git functions (built like local folders); pick the target;
+//! build the packages for the one architecture; connect; find or create the group (V1) or thing
+//! group (V2), whose id is `GROUP_ID`; load the project again with the real account, region and
+//! id; resolve functions that are not local folders; derive the plan; converge and deploy; then
+//! write the offline outputs that were asked for, from what provisioning stored.
+
+use crate::arch::Arch;
+use crate::build::BuildOptions;
+use crate::config::{Injected, Project, Target};
+use crate::error::{Error, Result};
+use crate::model;
+use crate::provision::{DeployOptions, DeployReport, GitCheckouts, Package};
+use crate::target::{self, Plan};
+
+use super::bundle::{BundleReport, BundleRequest};
+use super::Context;
+
+/// `ggp deploy`'s inputs.
+#[derive(Debug, Clone)]
+pub struct DeployRequest {
+    pub group: String,
+    /// `-d`: a deployment file, or `EMPTY`.
+    pub deployment: String,
+    pub target: Option<Target>,
+    /// `-a`: one architecture (none: X86_64).
+    pub archs: Vec<Arch>,
+    /// Certificate source, `--core-role-name`, `--core-policy-name`, `--service-role-exists`.
+    pub model: model::Options,
+    pub provision: DeployOptions,
+    /// The packages to deploy, when already built (tests); `None`: built here with Docker.
+    pub packages: Option<Vec<Package>>,
+    /// `--bundle`, `--script`, `--oem`: the offline outputs written after a successful deploy
+    /// (the group, target and architecture are the deploy's).
+    pub outputs: Option<BundleRequest>,
+}
+
+/// What the deploy did, and the offline outputs it wrote.
+#[derive(Debug)]
+pub struct DeployOutcome {
+    pub report: DeployReport,
+    /// `None` when none were asked for, or the deployment did not succeed.
+    pub bundle: Option<Result<BundleReport>>,
+}
+
+/// The one architecture a deploy builds for.
+fn one_arch(archs: &[Arch], target: Target, project: &Project) -> Result<Arch> {
+    match archs {
+        [] => {
+            if !project.functions.is_empty() {
+                tracing::warn!("no -a: the functions are built for X86_64");
+            }
+            Ok(Arch::X86_64)
+        }
+        [a] => Ok(*a),
+        _ => Err(Error::Usage(target::one_architecture(target).into())),
+    }
+}
+
+/// The packages of `project` for `arch`: given, or built with the engine at `DOCKER_HOST`.
+async fn packages(
+    ctx: &Context,
+    req: &DeployRequest,
+    project: &Project,
+    arch: Arch,
+) -> Result<Vec<Package>> {
+    if let Some(p) = &req.packages {
+        return Ok(p.clone());
+    }
+    if project.functions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let opts = BuildOptions::for_project(&ctx.paths.root, ctx.env.clone());
+    let artifacts = super::build::packages(ctx, project, &[arch], &opts).await?;
+    Ok(Package::from_artifacts(&ctx.paths.root, &artifacts, arch))
+}
+
+/// Builds, provisions and deploys the group, then writes the outputs asked for.
+pub async fn deploy(ctx: &Context, req: &DeployRequest) -> Result<DeployOutcome> {
+    let source = ctx.source(&req.deployment);
+    // The project is checked and its packages built before anything touches AWS.
+    let offline = Injected::offline(&req.group, ctx.offline_region());
+    let mut project = ctx.load(&source, &offline)?;
+    // Git functions are cloned once and built like local folders; existing Lambda functions are
+    // resolved once the account is known.
+    let git = GitCheckouts::clone_all(&project)?;
+    git.add_to(&mut project, &offline, &ctx.env)?;
+    let state = ctx.state(&req.provision.state_dir, &req.group)?;
+    let target = target::pick(req.target, project.deployment.target, Some(&state));
+    let arch = one_arch(&req.archs, target, &project)?;
+    let packages = packages(ctx, req, &project, arch).await?;
+
+    let cloud = ctx.cloud().await?;
+    let group = target::ensure(cloud, target, &req.group, &req.provision).await?;
+    // Loaded again with the real account, region and group id (GROUP_ID in environments).
+    let injected = Injected {
+        group_name: req.group.clone(),
+        account_id: Some(cloud.account.clone()),
+        region: Some(cloud.region.clone()),
+        group_id: Some(group.id().to_string()),
+    };
+    let mut project = ctx.load(&source, &injected)?;
+    crate::provision::resolve_functions(cloud, &mut project, &git, &injected, &ctx.env).await?;
+    let mut opts = req.model.clone();
+    opts.archs = vec![arch];
+    let plan = Plan::derive(&model::build(&project, &injected, &opts), target)?;
+    let report = target::deploy(cloud, &group, &plan, &packages, &req.provision).await?;
+
+    let bundle = match &req.outputs {
+        Some(b) if report.result().is_ok() => {
+            let mut b = b.clone();
+            b.group = req.group.clone();
+            b.target = Some(target);
+            b.archs = vec![arch];
+            b.state_dir = req.provision.state_dir.clone();
+            Some(super::bundle::bundle(ctx, &b).await)
+        }
+        _ => None,
+    };
+    Ok(DeployOutcome { report, bundle })
+}

@@ -1,0 +1,172 @@
+//! The IAM roles a group needs, with their policies merged from the deployment, its functions and
+//! its connectors: the core role (V1's group role; V2's token exchange role behind the role
+//! alias), the role of the cloud copies of the Lambda functions, and V1's Greengrass service role.
+//! What each target adds to them (V2's token exchange trust and access) is the target's business.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::config::{ConnectorConf, FunctionConf, Project};
+
+/// One IAM role: created and converged by ggp (`managed`), or an existing one used as is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Role {
+    pub name: String,
+    pub arn: String,
+    /// False when an existing role is used as is (`--core-role-name`).
+    pub managed: bool,
+    pub assume_role_policy: Option<Value>,
+    pub managed_policies: Vec<String>,
+    /// Written as the inline policy `inline-by-ggp`.
+    pub inline_policy: Option<Value>,
+    /// Greengrass V2 only: what the token exchange role needs besides the configured policy,
+    /// written as its own inline policy `greengrass-v2-by-ggp`, so a V1 group and a V2 group that
+    /// share the core role (one project's defaults) do not rewrite each other's `inline-by-ggp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v2_inline_policy: Option<Value>,
+}
+
+/// The roles of a group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Roles {
+    pub core: Role,
+    /// Absent when the deployment has no functions (GGP created it only then).
+    pub lambda: Option<Role>,
+    /// Absent with `--service-role-exists`.
+    pub service: Option<Role>,
+}
+
+pub(crate) fn role_arn(account: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{name}")
+}
+
+/// Merges IAM policy documents: statements concatenated in order, exact duplicates dropped.
+pub fn merge_policies(docs: impl IntoIterator<Item = Value>) -> Option<Value> {
+    let mut statements: Vec<Value> = Vec::new();
+    let mut any = false;
+    for d in docs {
+        any = true;
+        let list = match d.get("Statement") {
+            Some(Value::Array(a)) => a.clone(),
+            Some(v @ Value::Object(_)) => vec![v.clone()],
+            _ => Vec::new(),
+        };
+        for s in list {
+            if !statements.contains(&s) {
+                statements.push(s);
+            }
+        }
+    }
+    any.then(|| json!({"Version": "2012-10-17", "Statement": statements}))
+}
+
+pub(crate) fn dedup(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    items
+        .into_iter()
+        .filter(|s| seen.insert(s.clone()))
+        .collect()
+}
+
+/// What the functions and connectors ask of one role (core or service).
+struct Asks<'a> {
+    functions: &'a [FunctionConf],
+    connectors: &'a [ConnectorConf],
+}
+
+impl Asks<'_> {
+    fn managed(
+        &self,
+        base: &[String],
+        f: fn(&FunctionConf) -> &Vec<String>,
+        c: fn(&ConnectorConf) -> &Vec<String>,
+    ) -> Vec<String> {
+        dedup(
+            base.iter()
+                .cloned()
+                .chain(self.functions.iter().flat_map(|x| f(x).clone()))
+                .chain(self.connectors.iter().flat_map(|x| c(x).clone())),
+        )
+    }
+
+    fn inline(
+        &self,
+        base: &Option<Value>,
+        f: fn(&FunctionConf) -> &Option<Value>,
+        c: fn(&ConnectorConf) -> &Option<Value>,
+    ) -> Option<Value> {
+        merge_policies(
+            base.iter()
+                .cloned()
+                .chain(self.functions.iter().filter_map(|x| f(x).clone()))
+                .chain(self.connectors.iter().filter_map(|x| c(x).clone())),
+        )
+    }
+}
+
+/// The roles of `project`'s group in `account`: `core_role_name` is `--core-role-name` (an
+/// existing role used as is), `service_role_exists` is `--service-role-exists`.
+pub fn build(
+    project: &Project,
+    account: &str,
+    core_role_name: Option<&str>,
+    service_role_exists: bool,
+) -> Roles {
+    let d = &project.deployment;
+    let asks = Asks {
+        functions: &project.functions,
+        connectors: &project.connectors,
+    };
+    let core_name = core_role_name.unwrap_or(&d.core_role.name).to_string();
+    let core = Role {
+        arn: role_arn(account, &core_name),
+        name: core_name,
+        managed: core_role_name.is_none(),
+        assume_role_policy: d.core_role.assume_role_policy.clone(),
+        managed_policies: asks.managed(
+            &d.core_role.iam_managed_policies,
+            |f| &f.core_role_iam_managed_policies,
+            |c| &c.core_role_iam_managed_policies,
+        ),
+        inline_policy: asks.inline(
+            &d.core_role.iam_policy,
+            |f| &f.core_role_iam_policy,
+            |c| &c.core_role_iam_policy,
+        ),
+        v2_inline_policy: None,
+    };
+    let lambda = (!d.functions.is_empty()).then(|| Role {
+        arn: role_arn(account, &d.lambda_role.name),
+        name: d.lambda_role.name.clone(),
+        managed: true,
+        assume_role_policy: d.lambda_role.assume_role_policy.clone(),
+        managed_policies: d.lambda_role.iam_managed_policies.clone(),
+        inline_policy: d.lambda_role.iam_policy.clone(),
+        v2_inline_policy: None,
+    });
+    let service = (!service_role_exists).then(|| Role {
+        arn: role_arn(account, &d.service_role.name),
+        name: d.service_role.name.clone(),
+        managed: true,
+        assume_role_policy: d.service_role.assume_role_policy.clone(),
+        managed_policies: asks.managed(
+            &d.service_role.iam_managed_policies,
+            |f| &f.service_role_iam_managed_policies,
+            |c| &c.service_role_iam_managed_policies,
+        ),
+        inline_policy: asks.inline(
+            &d.service_role.iam_policy,
+            |f| &f.service_role_iam_policy,
+            |c| &c.service_role_iam_policy,
+        ),
+        v2_inline_policy: None,
+    });
+    Roles {
+        core,
+        lambda,
+        service,
+    }
+}

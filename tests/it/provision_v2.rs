@@ -1,0 +1,1013 @@
+//! Greengrass V2 provisioning against the bench emulator: the example project deployed as V2
+//! (thing group, component versions with the expected recipes, a thing-group deployment with the
+//! public components resolved), a re-run with zero mutating calls, what one code change touches,
+//! the deployment awaited when the core device is there (COMPLETED, FAILED), crash recovery at
+//! every step, a changed recipe under an existing version refused, and destroy.
+//!
+//! Lambda packages are small deterministic zips made by the test (provisioning only: no Docker).
+
+use crate::support::emulator;
+use crate::support::provision as provision_fixture;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use ggp::config::Target;
+use ggp::provision::{self, Action, Cloud, DeployReport, ProvisionError};
+use ggp::target::v2::Plan as V2Plan;
+use provision_fixture::{cloud, example_copy, repo, Setup};
+use serde_json::{json, Value};
+
+use emulator::{ACCOUNT, REGION};
+
+const GROUP: &str = "v2-group";
+
+/// One V2 deploy setup (the provisioning fixture's, targeting V2): project root, deployment, the
+/// code of each function, options.
+type V2Setup = Setup;
+
+fn v2_setup(root: &Path, deployment: &str) -> Setup {
+    let mut s = Setup::new(deployment, GROUP);
+    s.root = root.to_path_buf();
+    s.target = Target::V2;
+    s.opts.deployment_timeout = std::time::Duration::from_secs(20);
+    s.code = ["HelloPython", "HelloNode", "SensorPython"]
+        .iter()
+        .map(|f| (f.to_string(), format!("# {f} v1\n")))
+        .collect();
+    s
+}
+
+/// The V2 plan a deploy of `setup` makes (offline: placeholders where the account is unknown).
+async fn v2_plan(setup: &Setup, cloud: &Cloud) -> V2Plan {
+    match setup.plan(cloud).await {
+        ggp::target::Plan::V2(p) => p,
+        other => panic!("not a V2 plan: {other:?}"),
+    }
+}
+
+fn example() -> V2Setup {
+    v2_setup(&repo(), "deployments/hello-python.conf")
+}
+
+/// A copy of the example project with a deployment of every function V2 can run as a Lambda
+/// function component.
+fn two_function_project() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for dir in [
+        "deployments",
+        "functions/HelloPython",
+        "functions/HelloNode",
+    ] {
+        let from = repo().join(dir);
+        let to = tmp.path().join(dir);
+        std::fs::create_dir_all(&to).unwrap();
+        for e in std::fs::read_dir(&from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    std::fs::write(
+        tmp.path().join("deployments/pair.conf"),
+        "conf {\n  functions = [\"HelloPython\", \"HelloNode\"]\n}\n",
+    )
+    .unwrap();
+    tmp
+}
+
+/// The token exchange role's `greengrass-v2-by-ggp` policy document (URL-decoded enough to read).
+async fn v2_role_policy(cloud: &Cloud) -> String {
+    let policy = cloud
+        .clients
+        .iam
+        .get_role_policy()
+        .role_name("ggp-example-greengrass-core-role")
+        .policy_name("greengrass-v2-by-ggp")
+        .send()
+        .await
+        .unwrap();
+    policy
+        .policy_document()
+        .replace("%2F", "/")
+        .replace("%3A", ":")
+        .replace("%2A", "*")
+}
+
+fn created(r: &DeployReport) -> BTreeSet<(String, String)> {
+    r.changes
+        .iter()
+        .filter(|c| c.action == Action::Create)
+        .map(|c| (c.kind.to_string(), c.name.clone()))
+        .collect()
+}
+
+fn gg(cloud: &Cloud) -> &aws_sdk_greengrassv2::Client {
+    &cloud.clients.greengrassv2
+}
+
+/// The account's latest deployment on the thing group, as GetDeployment returns it.
+async fn latest_deployment(
+    cloud: &Cloud,
+) -> aws_sdk_greengrassv2::operation::get_deployment::GetDeploymentOutput {
+    let target = format!("arn:aws:iot:{REGION}:{ACCOUNT}:thinggroup/{GROUP}");
+    let list = gg(cloud)
+        .list_deployments()
+        .target_arn(&target)
+        .send()
+        .await
+        .unwrap();
+    let id = list.deployments()[0].deployment_id().unwrap().to_string();
+    gg(cloud)
+        .get_deployment()
+        .deployment_id(id)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn versions_of(
+    d: &aws_sdk_greengrassv2::operation::get_deployment::GetDeploymentOutput,
+) -> BTreeMap<String, String> {
+    d.components()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.component_version().to_string()))
+        .collect()
+}
+
+/// The recipe the service made for a component version (JSON).
+async fn recipe(cloud: &Cloud, name: &str, version: &str) -> Value {
+    let arn = format!("arn:aws:greengrass:{REGION}:{ACCOUNT}:components:{name}:versions:{version}");
+    let out = gg(cloud)
+        .get_component()
+        .arn(arn)
+        .recipe_output_format(aws_sdk_greengrassv2::types::RecipeOutputFormat::Json)
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_slice(out.recipe().as_ref()).unwrap()
+}
+
+#[tokio::test]
+async fn the_example_deploys_as_v2_and_a_second_run_changes_nothing() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let project = two_function_project();
+    let setup = v2_setup(project.path(), "deployments/pair.conf");
+
+    let first = setup.deploy(&cloud).await.expect("deploy");
+    first
+        .result()
+        .expect("a deployment waiting for its device is not an error");
+    let c = created(&first);
+    for (kind, name) in [
+        ("iot-thing-group", GROUP),
+        ("iam-role", "ggp-example-greengrass-core-role"),
+        ("iot-thing", "v2-group_Core"),
+        ("iot-policy", "v2-group_Core_Policy"),
+        ("iot-role-alias", "ggp-example-greengrass-core-role-alias"),
+        ("iot-thing-group-membership", "v2-group_Core in v2-group"),
+        ("lambda-function", "v2-group-HelloPython"),
+        ("lambda-function", "v2-group-HelloNode"),
+        ("greengrassv2-deployment", "v2-group-pair"),
+    ] {
+        assert!(
+            c.contains(&(kind.into(), name.into())),
+            "{kind} {name} not created: {c:?}"
+        );
+    }
+    let d = first.deployment.as_ref().unwrap();
+    assert!(d.created);
+    assert_eq!(d.status, "ACTIVE");
+    assert_eq!(d.pending_device.as_deref(), Some("v2-group_Core"));
+    assert!(first.render_text().contains("has not connected yet"));
+
+    // The thing is in the thing group, and the group id is GROUP_ID in the functions' environment.
+    let iot = &cloud.clients.iot;
+    let groups = iot
+        .list_thing_groups_for_thing()
+        .thing_name("v2-group_Core")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.thing_groups()[0].group_name(), Some(GROUP));
+    let tg = iot
+        .describe_thing_group()
+        .thing_group_name(GROUP)
+        .send()
+        .await
+        .unwrap();
+
+    // The deployment: both function components and the public components it needs, resolved
+    // to the newest 2.x the service offers.
+    let dep = latest_deployment(&cloud).await;
+    assert_eq!(dep.target_arn(), Some(tg.thing_group_arn().unwrap()));
+    let versions = versions_of(&dep);
+    assert_eq!(
+        versions.keys().cloned().collect::<Vec<_>>(),
+        [
+            "aws.greengrass.LegacySubscriptionRouter",
+            "aws.greengrass.LogManager",
+            "v2-group-HelloNode",
+            "v2-group-HelloPython"
+        ]
+    );
+    let newest = |name: &str| {
+        let v = emu.control(
+            "/ggp-bench/greengrassv2/public-component",
+            json!({"componentName": name, "componentVersion": "2.0.0"}),
+        );
+        v["versions"][0].as_str().unwrap().to_string()
+    };
+    assert_eq!(
+        versions["aws.greengrass.LogManager"],
+        newest("aws.greengrass.LogManager")
+    );
+    assert_eq!(
+        versions["aws.greengrass.LegacySubscriptionRouter"],
+        newest("aws.greengrass.LegacySubscriptionRouter")
+    );
+    let router = &dep.components().unwrap()["aws.greengrass.LegacySubscriptionRouter"];
+    let merge: Value =
+        serde_json::from_str(router.configuration_update().unwrap().merge().unwrap()).unwrap();
+    assert!(
+        merge["subscriptions"]
+            .as_object()
+            .is_some_and(|m| !m.is_empty()),
+        "{merge}"
+    );
+
+    // The Lambda function component: the recipe the service made from the function.
+    let v = &versions["v2-group-HelloPython"];
+    assert!(v.starts_with("1.0."), "{v}");
+    let r = recipe(&cloud, "v2-group-HelloPython", v).await;
+    assert_eq!(r["ComponentType"], "aws.greengrass.lambda", "{r}");
+    let text = r.to_string();
+    assert!(
+        text.contains(&format!(
+            "arn:aws:lambda:{REGION}:{ACCOUNT}:function:v2-group-HelloPython:1"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(tg.thing_group_id().unwrap()),
+        "GROUP_ID is the thing group id: {text}"
+    );
+    assert!(!text.contains("<unknown:"), "{text}");
+
+    // Again: nothing to do, not a single mutating call.
+    cloud.clients.recorder().clear();
+    let second = setup.deploy(&cloud).await.expect("second deploy");
+    assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+    assert!(!second.changed, "{}", second.render_text());
+    assert!(!second.deployment.as_ref().unwrap().created);
+    // And the plan against the account agrees.
+    let diff = setup.diff(&cloud).await.unwrap();
+    assert!(!diff.changed, "{}", diff.render_text());
+}
+
+#[tokio::test]
+async fn one_code_change_makes_one_new_component_version_and_one_deployment() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let mut setup = example();
+    setup.deploy(&cloud).await.unwrap();
+    let before = versions_of(&latest_deployment(&cloud).await);
+
+    setup
+        .code
+        .insert("HelloPython".into(), "# HelloPython v2\n".into());
+    cloud.clients.recorder().clear();
+    let plan = setup.diff(&cloud).await.unwrap();
+    assert!(plan.changed);
+    assert_eq!(cloud.clients.recorder().stats().mutating, 0);
+
+    cloud.clients.recorder().clear();
+    let r = setup.deploy(&cloud).await.unwrap();
+    let ops: BTreeMap<String, usize> = r.api_calls.mutating_operations.clone();
+    assert_eq!(
+        ops.keys().cloned().collect::<Vec<_>>(),
+        [
+            "GreengrassV2.CreateComponentVersion",
+            "GreengrassV2.CreateDeployment",
+            "Lambda.PublishVersion",
+            "Lambda.UpdateAlias",
+            "Lambda.UpdateFunctionCode",
+        ],
+        "{ops:?}"
+    );
+    assert!(ops.values().all(|n| *n == 1), "{ops:?}");
+    let after = versions_of(&latest_deployment(&cloud).await);
+    assert_ne!(
+        after["v2-group-HelloPython"],
+        before["v2-group-HelloPython"]
+    );
+    // The public components stay where they were.
+    assert_eq!(
+        after["aws.greengrass.LogManager"],
+        before["aws.greengrass.LogManager"]
+    );
+    let r = recipe(
+        &cloud,
+        "v2-group-HelloPython",
+        &after["v2-group-HelloPython"],
+    )
+    .await;
+    assert!(
+        r.to_string().contains("function:v2-group-HelloPython:2"),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn a_newer_public_component_does_not_redeploy_a_running_group() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let setup = example();
+    setup.deploy(&cloud).await.unwrap();
+    let before = versions_of(&latest_deployment(&cloud).await);
+    emu.control(
+        "/ggp-bench/greengrassv2/public-component",
+        json!({"componentName": "aws.greengrass.LogManager", "componentVersion": "2.99.0"}),
+    );
+    cloud.clients.recorder().clear();
+    let r = setup.deploy(&cloud).await.unwrap();
+    assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+    assert!(!r.changed);
+    assert_eq!(versions_of(&latest_deployment(&cloud).await), before);
+}
+
+#[tokio::test]
+async fn with_its_core_device_connected_the_deployment_is_awaited() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    emu.control(
+        "/ggp-bench/greengrassv2/core-device",
+        json!({"thingName": "v2-group_Core"}),
+    );
+    let setup = example();
+    let r = setup.deploy(&cloud).await.unwrap();
+    let d = r.deployment.as_ref().unwrap();
+    assert_eq!(d.pending_device, None);
+    assert_eq!(d.status, "COMPLETED", "{}", r.render_text());
+    r.result().unwrap();
+
+    // A change the device rejects: FAILED with the device's reason, exit status 31.
+    emu.control(
+        "/ggp-bench/greengrassv2/deployment-outcome",
+        json!({"status": "FAILED", "reason": "component v2-group-HelloPython broke", "errorStack": ["DEPLOYMENT_FAILURE", "COMPONENT_BROKEN"]}),
+    );
+    let mut setup = setup;
+    setup.code.insert("HelloPython".into(), "# broken\n".into());
+    let r = setup.deploy(&cloud).await.unwrap();
+    let d = r.deployment.as_ref().unwrap();
+    assert_eq!(d.status, "FAILED");
+    let e = r.result().unwrap_err();
+    assert_eq!(e.exit_code(), 31);
+    let msg = e.to_string();
+    assert!(
+        msg.contains("component v2-group-HelloPython broke"),
+        "{msg}"
+    );
+    assert!(msg.contains("COMPONENT_BROKEN"), "{msg}");
+
+    // The same content again is deployed again (the last one failed), not reported as done.
+    emu.control(
+        "/ggp-bench/greengrassv2/deployment-outcome",
+        json!({"status": "COMPLETED"}),
+    );
+    let r = setup.deploy(&cloud).await.unwrap();
+    assert!(r.deployment.as_ref().unwrap().created);
+    r.result().unwrap();
+}
+
+#[tokio::test]
+async fn a_crash_at_any_step_then_a_rerun_converges() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let steps = example().plan(&cloud).await.steps();
+    assert!(steps.contains(&"after-components".to_string()), "{steps:?}");
+    assert!(
+        steps.contains(&"after-lambda:HelloPython".to_string()),
+        "{steps:?}"
+    );
+    for step in &steps {
+        emu.reset();
+        let mut setup = example();
+        setup.opts.fail_after = Some(step.clone());
+        let e = setup.deploy(&cloud).await.unwrap_err();
+        assert!(
+            matches!(e, ProvisionError::Injected(ref s) if s == step),
+            "{step}: {e}"
+        );
+        setup.opts.fail_after = None;
+        let r = setup
+            .deploy(&cloud)
+            .await
+            .unwrap_or_else(|e| panic!("{step}: {e}"));
+        r.result().unwrap();
+        cloud.clients.recorder().clear();
+        let again = setup.deploy(&cloud).await.unwrap();
+        assert_eq!(
+            cloud.clients.recorder().mutating(),
+            Vec::<String>::new(),
+            "after a crash at {step}, the re-run left work: {}",
+            again.render_text()
+        );
+        // One deployment, one component version, one thing group: nothing made twice.
+        let comps = gg(&cloud)
+            .list_component_versions()
+            .arn(format!(
+                "arn:aws:greengrass:{REGION}:{ACCOUNT}:components:v2-group-HelloPython"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(comps.component_versions().len(), 1, "{step}");
+        let deps = gg(&cloud)
+            .list_deployments()
+            .history_filter(aws_sdk_greengrassv2::types::DeploymentHistoryFilter::All)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(deps.deployments().len(), 1, "{step}");
+    }
+}
+
+#[tokio::test]
+async fn a_recipe_changed_under_its_version_is_refused_before_any_deployment() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let project = two_function_project();
+    let recipe_path = project.path().join("functions/HelloNode/recipe.yaml");
+    let recipe_text = |run: &str| {
+        format!(
+            "RecipeFormatVersion: '2020-01-25'\nComponentName: com.example.HelloNative\nComponentVersion: '1.0.0'\nManifests:\n  - Platform:\n      os: linux\n    Lifecycle:\n      Run: \"{run}\"\n"
+        )
+    };
+    std::fs::write(&recipe_path, recipe_text("echo hello")).unwrap();
+    let setup = v2_setup(project.path(), "deployments/pair.conf");
+    let r = setup.deploy(&cloud).await.unwrap();
+    assert!(created(&r).contains(&(
+        "greengrass-component".into(),
+        "com.example.HelloNative 1.0.0".into()
+    )));
+    // No Lambda function for a function that has a recipe.
+    assert!(!created(&r).iter().any(|(_, n)| n == "v2-group-HelloNode"));
+    let dep = latest_deployment(&cloud).await;
+    assert_eq!(versions_of(&dep)["com.example.HelloNative"], "1.0.0");
+
+    std::fs::write(&recipe_path, recipe_text("echo changed")).unwrap();
+    cloud.clients.recorder().clear();
+    let e = setup.deploy(&cloud).await.unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("functions/HelloNode/recipe.yaml") && msg.contains("ComponentVersion"),
+        "{msg}"
+    );
+    assert_eq!(e.exit_code(), 33);
+    assert!(
+        !cloud
+            .clients
+            .recorder()
+            .mutating()
+            .iter()
+            .any(|c| c.starts_with("GreengrassV2.")),
+        "{:?}",
+        cloud.clients.recorder().mutating()
+    );
+}
+
+#[tokio::test]
+async fn destroy_v2_removes_what_ggp_made_and_only_that() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    // Something of the user's in the same account, to be kept.
+    let user_tg = cloud
+        .clients
+        .iot
+        .create_thing_group()
+        .thing_group_name("users-own")
+        .send()
+        .await
+        .unwrap();
+    let setup = example();
+    emu.control(
+        "/ggp-bench/greengrassv2/core-device",
+        json!({"thingName": "v2-group_Core"}),
+    );
+    setup.deploy(&cloud).await.unwrap().result().unwrap();
+    let report = setup.destroy(&cloud).await.unwrap();
+    let deleted: BTreeSet<&str> = report
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| c.kind)
+        .collect();
+    for kind in [
+        "greengrassv2-deployment",
+        "greengrass-component",
+        "greengrass-core-device",
+        "lambda-function",
+        "iot-thing",
+        "iot-certificate",
+        "iot-policy",
+        "iot-thing-group",
+        "iot-role-alias",
+        "iam-role",
+    ] {
+        assert!(
+            deleted.contains(kind),
+            "{kind} not deleted: {}",
+            report.render_text()
+        );
+    }
+    assert!(!setup.opts.state_dir.exists());
+    let iot = &cloud.clients.iot;
+    let groups = iot.list_thing_groups().send().await.unwrap();
+    let names: Vec<_> = groups
+        .thing_groups()
+        .iter()
+        .filter_map(|g| g.group_name())
+        .collect();
+    assert_eq!(names, [user_tg.thing_group_name().unwrap()]);
+    assert!(iot.list_things().send().await.unwrap().things().is_empty());
+    let comps = gg(&cloud).list_components().send().await.unwrap();
+    assert!(comps.components().is_empty());
+    let fns = cloud.clients.lambda.list_functions().send().await.unwrap();
+    assert!(fns.functions().is_empty());
+    // Again: nothing left to delete.
+    let again = setup.destroy(&cloud).await.unwrap();
+    assert!(
+        again.changes.iter().all(|c| c.action != Action::Delete),
+        "{}",
+        again.render_text()
+    );
+}
+
+// ------------------------------------------------------------------------------------------------
+// The executable function as a native component, its package in S3
+// ------------------------------------------------------------------------------------------------
+
+const BUCKET: &str = "ggp-artifacts-123456789012-us-east-1";
+
+/// The full example (`deployments/all.conf`): four functions, one of them the executable, and
+/// the CloudWatch connector.
+fn full_example(root: &Path) -> V2Setup {
+    let mut s = v2_setup(root, "deployments/all.conf");
+    s.code
+        .insert("HelloExecutable".into(), "# HelloExecutable v1\n".into());
+    s
+}
+
+/// Base64 of the bytes a hex string names (S3/Greengrass digests are base64 sha256).
+fn hex_to_base64(hex: &str) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+async fn keys_under(cloud: &Cloud, bucket: &str, prefix: &str) -> Vec<String> {
+    cloud
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_full_example_deploys_as_v2_with_the_executable_as_a_native_component() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let setup = full_example(&repo());
+
+    let first = setup.deploy(&cloud).await.expect("deploy");
+    first.result().expect("deployed, waiting for its device");
+    let c = created(&first);
+    assert!(
+        c.contains(&("s3-bucket".into(), BUCKET.into())),
+        "{}",
+        first.render_text()
+    );
+    // No Lambda function for the executable.
+    assert!(
+        !c.iter()
+            .any(|(k, n)| k == "lambda-function" && n.contains("HelloExecutable")),
+        "{c:?}"
+    );
+    let fns = cloud.clients.lambda.list_functions().send().await.unwrap();
+    let mut names: Vec<_> = fns
+        .functions()
+        .iter()
+        .filter_map(|f| f.function_name())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "v2-group-HelloNode",
+            "v2-group-HelloPython",
+            "v2-group-SensorPython"
+        ]
+    );
+
+    // The deployment holds every function's component and the public components they need.
+    let dep = latest_deployment(&cloud).await;
+    let versions = versions_of(&dep);
+    for name in [
+        "v2-group-HelloExecutable",
+        "v2-group-HelloPython",
+        "v2-group-HelloNode",
+        "v2-group-SensorPython",
+        "aws.greengrass.LegacySubscriptionRouter",
+        "aws.greengrass.ShadowManager",
+        "aws.greengrass.Cloudwatch",
+        "aws.greengrass.SecretManager",
+        "aws.greengrass.LogManager",
+    ] {
+        assert!(
+            versions.contains_key(name),
+            "{name} not deployed: {versions:?}"
+        );
+    }
+
+    // The native component: ggp's recipe, its artifact in S3 with the digest the service filled.
+    let v = &versions["v2-group-HelloExecutable"];
+    assert!(v.starts_with("1.0."), "{v}");
+    assert!(c.contains(&(
+        "greengrass-component".into(),
+        format!("v2-group-HelloExecutable {v}")
+    )));
+    let r = recipe(&cloud, "v2-group-HelloExecutable", v).await;
+    assert_eq!(r["ComponentType"], "aws.greengrass.generic", "{r}");
+    assert_eq!(r["ComponentVersion"], json!(v));
+    let m = &r["Manifests"][0];
+    assert_eq!(
+        m["Lifecycle"]["Run"],
+        "{artifacts:decompressedPath}/HelloExecutable/hello"
+    );
+    assert_eq!(m["Lifecycle"]["Setenv"]["STAGE"], "example");
+    let tg = cloud
+        .clients
+        .iot
+        .describe_thing_group()
+        .thing_group_name(GROUP)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        m["Lifecycle"]["Setenv"]["GROUP_ID"],
+        json!(tg.thing_group_id().unwrap())
+    );
+    let key = format!("ggp/{GROUP}/v2-group-HelloExecutable/{v}/HelloExecutable.zip");
+    let a = &m["Artifacts"][0];
+    assert_eq!(a["Uri"], json!(format!("s3://{BUCKET}/{key}")), "{r}");
+    assert_eq!(a["Unarchive"], "ZIP");
+    let pkg = setup
+        .packages()
+        .into_iter()
+        .find(|p| p.function == "HelloExecutable")
+        .unwrap();
+    assert_eq!(a["Digest"], json!(hex_to_base64(&pkg.sha256)), "{r}");
+    assert_eq!(a["Algorithm"], "SHA-256");
+    assert!(
+        c.contains(&("s3-object".into(), format!("s3://{BUCKET}/{key}"))),
+        "{c:?}"
+    );
+    assert_eq!(
+        keys_under(&cloud, BUCKET, &format!("ggp/{GROUP}/")).await,
+        std::slice::from_ref(&key)
+    );
+    let tags = cloud
+        .clients
+        .s3
+        .get_bucket_tagging()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    assert!(tags
+        .tag_set()
+        .iter()
+        .any(|t| t.key() == "ggp:managed-by" && t.value() == "ggp"));
+    // It publishes to HelloPython over IPC: allowed by its access control, no router entry.
+    let acl = &r["ComponentConfiguration"]["DefaultConfiguration"]["accessControl"];
+    assert!(
+        acl["aws.greengrass.ipc.pubsub"]
+            .to_string()
+            .contains("v2-group_Core/sensors/native/reading"),
+        "{r}"
+    );
+    let router = &dep.components().unwrap()["aws.greengrass.LegacySubscriptionRouter"];
+    let merge = router.configuration_update().unwrap().merge().unwrap();
+    assert!(
+        !merge.contains("component:v2-group-HelloExecutable"),
+        "{merge}"
+    );
+
+    // The token exchange role may read the artifacts.
+    let doc = v2_role_policy(&cloud).await;
+    assert!(
+        doc.contains(&format!("arn:aws:s3:::{BUCKET}/ggp/*")),
+        "{doc}"
+    );
+
+    // The connected shadow's thing (the core's own here) exists; ShadowManager syncs it.
+    cloud
+        .clients
+        .iot
+        .describe_thing()
+        .thing_name("v2-group_Core")
+        .send()
+        .await
+        .unwrap();
+    let sm = &dep.components().unwrap()["aws.greengrass.ShadowManager"];
+    assert!(sm
+        .configuration_update()
+        .unwrap()
+        .merge()
+        .unwrap()
+        .contains("coreThing"));
+
+    // Again: not a single mutating call, no upload.
+    cloud.clients.recorder().clear();
+    let second = setup.deploy(&cloud).await.expect("second deploy");
+    assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+    assert!(!second.changed, "{}", second.render_text());
+    let diff = setup.diff(&cloud).await.unwrap();
+    assert!(!diff.changed, "{}", diff.render_text());
+}
+
+#[tokio::test]
+async fn a_code_change_of_the_executable_makes_one_new_version_and_one_upload() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let mut setup = full_example(&repo());
+    setup.deploy(&cloud).await.unwrap().result().unwrap();
+    let before = versions_of(&latest_deployment(&cloud).await);
+
+    setup
+        .code
+        .insert("HelloExecutable".into(), "# HelloExecutable v2\n".into());
+    cloud.clients.recorder().clear();
+    let plan = setup.diff(&cloud).await.unwrap();
+    assert!(plan.changed);
+    assert_eq!(cloud.clients.recorder().stats().mutating, 0);
+
+    cloud.clients.recorder().clear();
+    let r = setup.deploy(&cloud).await.unwrap();
+    r.result().unwrap();
+    let ops: BTreeMap<String, usize> = r.api_calls.mutating_operations.clone();
+    assert_eq!(
+        ops.keys().cloned().collect::<Vec<_>>(),
+        [
+            "GreengrassV2.CreateComponentVersion",
+            "GreengrassV2.CreateDeployment",
+            "S3.PutObject",
+        ],
+        "{ops:?}"
+    );
+    assert!(ops.values().all(|n| *n == 1), "{ops:?}");
+    let after = versions_of(&latest_deployment(&cloud).await);
+    let (old, new) = (
+        &before["v2-group-HelloExecutable"],
+        &after["v2-group-HelloExecutable"],
+    );
+    assert_ne!(old, new);
+    for (k, v) in &before {
+        if k != "v2-group-HelloExecutable" {
+            assert_eq!(&after[k], v, "{k}");
+        }
+    }
+    let r = recipe(&cloud, "v2-group-HelloExecutable", new).await;
+    assert!(
+        r["Manifests"][0]["Artifacts"][0]["Uri"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/{new}/HelloExecutable.zip")),
+        "{r}"
+    );
+    assert_eq!(
+        keys_under(&cloud, BUCKET, &format!("ggp/{GROUP}/"))
+            .await
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn artifacts_go_to_the_given_bucket_and_directory() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    cloud
+        .clients
+        .s3
+        .create_bucket()
+        .bucket("users-bucket")
+        .send()
+        .await
+        .unwrap();
+    let mut setup = v2_setup(&repo(), "deployments/hello-executable.conf");
+    setup.code = [("HelloExecutable".to_string(), "# exe\n".to_string())].into();
+    setup.opts.s3 = Some(provision::S3Location {
+        bucket: "users-bucket".into(),
+        prefix: "/builds/".into(),
+    });
+    setup.deploy(&cloud).await.unwrap().result().unwrap();
+    let v = versions_of(&latest_deployment(&cloud).await)["v2-group-HelloExecutable"].clone();
+    assert_eq!(
+        keys_under(&cloud, "users-bucket", "").await,
+        [format!(
+            "builds/ggp/{GROUP}/v2-group-HelloExecutable/{v}/HelloExecutable.zip"
+        )]
+    );
+    // No bucket of ggp's.
+    let buckets = cloud.clients.s3.list_buckets().send().await.unwrap();
+    assert_eq!(buckets.buckets().len(), 1);
+    let doc = v2_role_policy(&cloud).await;
+    assert!(
+        doc.contains("arn:aws:s3:::users-bucket/builds/ggp/*"),
+        "{doc}"
+    );
+    assert!(!doc.contains("ggp-artifacts-"), "{doc}");
+    assert!(!doc.contains("ggp-artifacts-"), "{doc}");
+    cloud.clients.recorder().clear();
+    setup.deploy(&cloud).await.unwrap();
+    assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+
+    // destroy takes the group's artifacts out of the user's bucket (known from the state) and
+    // leaves the bucket and everything else in it.
+    cloud
+        .clients
+        .s3
+        .put_object()
+        .bucket("users-bucket")
+        .key("builds/keep.txt")
+        .body(b"mine".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let report = setup.destroy(&cloud).await.unwrap();
+    assert!(
+        report
+            .changes
+            .iter()
+            .any(|c| c.kind == "s3-object" && c.name.starts_with("s3://users-bucket/builds/ggp/")),
+        "{}",
+        report.render_text()
+    );
+    assert_eq!(
+        keys_under(&cloud, "users-bucket", "").await,
+        ["builds/keep.txt"]
+    );
+}
+
+#[tokio::test]
+async fn the_things_of_connected_shadows_are_created() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let project = example_copy();
+    let conf = project.path().join("functions/SensorPython/function.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(
+        &conf,
+        text.replacen(
+            "connectedShadows = [\n    ${AWS_IOT_THING_NAME}\n",
+            "connectedShadows = [\n    ${AWS_IOT_THING_NAME}\n    \"v2-pump\"\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let setup = v2_setup(project.path(), "deployments/sensor-python.conf");
+    assert_eq!(
+        v2_plan(&setup, &cloud).await.iot.core.shadow_things,
+        ["v2-pump"]
+    );
+    let r = setup.deploy(&cloud).await.unwrap();
+    assert!(
+        created(&r).contains(&("iot-thing".into(), "v2-pump".into())),
+        "{}",
+        r.render_text()
+    );
+    cloud
+        .clients
+        .iot
+        .describe_thing()
+        .thing_name("v2-pump")
+        .send()
+        .await
+        .unwrap();
+    cloud.clients.recorder().clear();
+    setup.deploy(&cloud).await.unwrap();
+    assert_eq!(cloud.clients.recorder().mutating(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn destroy_v2_removes_the_groups_artifacts_and_an_emptied_bucket() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let setup = full_example(&repo());
+    setup.deploy(&cloud).await.unwrap().result().unwrap();
+    // Something of the user's in ggp's bucket: kept, and so is the bucket.
+    let s3 = &cloud.clients.s3;
+    s3.put_object()
+        .bucket(BUCKET)
+        .key("users/own.txt")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"mine"))
+        .send()
+        .await
+        .unwrap();
+    let report = setup.destroy(&cloud).await.unwrap();
+    assert!(
+        report
+            .changes
+            .iter()
+            .any(|c| c.kind == "s3-object" && c.action == Action::Delete),
+        "{}",
+        report.render_text()
+    );
+    assert!(keys_under(&cloud, BUCKET, &format!("ggp/{GROUP}/"))
+        .await
+        .is_empty());
+    assert_eq!(keys_under(&cloud, BUCKET, "").await, ["users/own.txt"]);
+    assert!(!report.changes.iter().any(|c| c.kind == "s3-bucket"));
+
+    // Once the bucket is empty, the next destroy removes it (it is ggp's).
+    s3.delete_object()
+        .bucket(BUCKET)
+        .key("users/own.txt")
+        .send()
+        .await
+        .unwrap();
+    let again = setup.destroy(&cloud).await.unwrap();
+    assert!(
+        again
+            .changes
+            .iter()
+            .any(|c| c.kind == "s3-bucket" && c.action == Action::Delete),
+        "{}",
+        again.render_text()
+    );
+    assert!(s3.head_bucket().bucket(BUCKET).send().await.is_err());
+}
+
+/// A V1 group and a V2 group of one project share the core role (the deployment defaults name
+/// it): each keeps its own inline policy, so deploying one never undoes the other.
+#[tokio::test]
+async fn a_v1_and_a_v2_group_sharing_the_core_role_leave_each_other_alone() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let v1 = provision_fixture::Setup::new("deployments/empty.conf", "shared-v1");
+    let v2 = v2_setup(&repo(), "deployments/empty.conf");
+    v1.deploy(&cloud).await.unwrap().result().unwrap();
+    v2.deploy(&cloud).await.unwrap();
+    for round in 0..2 {
+        cloud.clients.recorder().clear();
+        v1.deploy(&cloud).await.unwrap();
+        v2.deploy(&cloud).await.unwrap();
+        assert_eq!(
+            cloud.clients.recorder().mutating(),
+            Vec::<String>::new(),
+            "round {round}"
+        );
+    }
+    let iam = &cloud.clients.iam;
+    let names = iam
+        .list_role_policies()
+        .role_name("ggp-example-greengrass-core-role")
+        .send()
+        .await
+        .unwrap();
+    let mut names = names.policy_names().to_vec();
+    names.sort();
+    assert_eq!(names, ["greengrass-v2-by-ggp", "inline-by-ggp"]);
+}
