@@ -1,6 +1,7 @@
-//! IAM: the core, Lambda and service roles converged to the plan (trust policy, managed policies
-//! attached and detached, the inline policy `inline-by-ggp`), and the account's Greengrass
-//! service role association, changed only when it is not already this role.
+//! IAM, for both targets: the core role (V2's token exchange role), the Lambda role and V1's
+//! service role converged to the plan (trust policy, managed policies attached and detached, the
+//! inline policies `inline-by-ggp` and, for V2, `greengrass-v2-by-ggp`), and V1's account-wide
+//! Greengrass service role association, changed only when it is not already this role.
 //!
 //! Roles ggp creates carry the tag `ggp:managed-by = ggp`; `destroy` deletes only those.
 

@@ -1,5 +1,6 @@
-//! IoT: the core thing `<group>_Core`, its certificate, the core's IoT policy, their attachments,
-//! the role alias, and the things of `connectedShadows`.
+//! IoT, for both targets: the core thing `<group>_Core`, its certificate, the core's IoT policy
+//! (each target writes its own document), their attachments, the role alias, and the things of
+//! `connectedShadows`.
 //!
 //! The certificate comes from, in order: `--certificate-arn`, `--csr FILE` (the key never leaves
 //! the device), the keys stored for this group, a certificate already on the thing (a lost state

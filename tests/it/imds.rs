@@ -25,7 +25,7 @@ fn resolve_in_child(imds_url: &str) -> Value {
     let output = Command::new(std::env::current_exe().expect("test binary path"))
         .args([
             "--exact",
-            "resolve_default_chain",
+            "imds::resolve_default_chain",
             "--ignored",
             "--nocapture",
             "--test-threads",
