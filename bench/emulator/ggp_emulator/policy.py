@@ -109,6 +109,7 @@ class Policy:
     name: str = ""
     kind: str = "none"
     arn: str | None = None
+    owner: str | None = None  # the user, group or role an inline policy is embedded in
 
     @property
     def variables(self) -> bool:

@@ -20,12 +20,13 @@ def apply_patches() -> None:
     from moto.greengrass import urls as gg_urls
     from moto.greengrass.responses import GreengrassResponse
 
-    from . import aws_fixes, dispatch, greengrass_v1
+    from . import authz, aws_fixes, dispatch, greengrass_v1
 
     greengrass_v1.patch_backend()
     dispatch.patch_greengrass()
     dispatch.patch_iot_lambda()
     aws_fixes.patch_all()
+    authz.patch_all()
     # Every path under /greengrass/ (V1 and V2) and /tags/ reaches GreengrassResponse.dispatch, which
     # matches the operation with the botocore model itself. These catch-alls also fix moto's
     # `deployments/$reset` rule, which never matches in server mode, and turn unknown paths into a
