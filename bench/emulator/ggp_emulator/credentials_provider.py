@@ -525,14 +525,23 @@ _S3_IAM_ACTION = {"HeadBucket": "ListBucket", "ListObjects": "ListBucket", "List
 
 
 def _access_key(headers: Any, query: Any) -> str | None:
+    """The access key id of a request: SigV4 `Authorization: AWS4-HMAC-SHA256 Credential=KEY/...`, SigV2
+    `Authorization: AWS KEY:...`, or a presigned URL's `X-Amz-Credential` / `AWSAccessKeyId`."""
     auth = headers.get("Authorization") or ""
-    m = re.search(r"Credential=([A-Z0-9]+)/", auth)
+    m = re.search(r"Credential=([A-Z0-9]+)/", auth) or re.match(r"AWS ([A-Z0-9]+):", auth)
     if m:
         return m.group(1)
-    cred = query.get("X-Amz-Credential") if hasattr(query, "get") else None
-    if isinstance(cred, list):
-        cred = cred[0] if cred else None
-    return cred.split("/", 1)[0] if cred else None
+
+    def first(name: str) -> str | None:
+        v = query.get(name) if hasattr(query, "get") else None
+        if isinstance(v, list):
+            v = v[0] if v else None
+        return v
+
+    cred = first("X-Amz-Credential")
+    if cred:
+        return cred.split("/", 1)[0]
+    return first("AWSAccessKeyId")
 
 
 def _scope(headers: Any) -> tuple[str | None, str | None]:
@@ -670,7 +679,7 @@ def enforce(resp: Any, iam_request_cls: type, resource: str) -> bool:
 
     is_s3 = issubclass(iam_request_cls, S3IAMRequest)
     region, service = _scope(resp.headers)
-    if resp.headers.get("Authorization"):
+    if (resp.headers.get("Authorization") or "").startswith("AWS4-HMAC-SHA256 "):
         from urllib.parse import urlparse
 
         parsed = urlparse(resp.uri)
@@ -755,7 +764,7 @@ def _patch_s3_errors() -> None:
         original = getattr(S3Response, name)
 
         def method(self: Any, request: Any, *a: Any, **k: Any) -> Any:
-            _S3_REQUEST.issued = _access_key(request.headers, {}) in ISSUED
+            _S3_REQUEST.issued = _access_key(request.headers, getattr(request, "args", {})) in ISSUED
             try:
                 return original(self, request, *a, **k)
             except _S3Refusal as e:

@@ -17,6 +17,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -271,6 +272,12 @@ def test_s3_get_object(emu, setup, world):
     with pytest.raises(ClientError) as e:
         plain.get_object(Bucket="artifacts", Key="ggp/core1/a.zip")
     assert error_of(e)[2]["Code"] == "AccessDenied"
+    # a presigned URL made with the session's keys is evaluated too
+    with urllib.request.urlopen(s3.generate_presigned_url("get_object", Params={"Bucket": "artifacts", "Key": "ggp/core1/a.zip"})) as r:
+        assert r.read() == b"zip"
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(s3.generate_presigned_url("get_object", Params={"Bucket": "artifacts", "Key": "private/b.zip"}))
+    assert e.value.code == 403 and b"<Code>AccessDenied</Code>" in e.value.read()
     # the bench's own (admin) keys are not evaluated
     assert emu.client("s3").get_object(Bucket="artifacts", Key="private/b.zip")["Body"].read() == b"no"
 
@@ -427,3 +434,15 @@ def test_openssl_s_client_over_the_unix_socket(emu, setup, socket_dir):
     head, _, body = out.stdout.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200"), out.stderr.decode()
     assert json.loads(body)["credentials"]["accessKeyId"].startswith("ASIA")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_over_the_unix_socket(emu, setup, socket_dir):
+    info = emu.post("/ggp-bench/unix-sockets", {"dir": socket_dir})
+    base = ["curl", "-sS", "--unix-socket", info["credentialsSocket"], "--cacert", info["caFile"], "-H", "x-amzn-iot-thingname: core1"]
+    url = f"https://{setup.host}/role-aliases/tes-alias/credentials"
+    out = subprocess.run(base + ["--cert", str(setup.cert), "--key", str(setup.key), url], capture_output=True, timeout=60)
+    assert json.loads(out.stdout)["credentials"]["sessionToken"], out.stderr.decode()
+    # without the client certificate the handshake fails (curl exits non-zero, no body)
+    out = subprocess.run(base + [url], capture_output=True, timeout=60)
+    assert out.returncode != 0 and out.stdout == b""
