@@ -446,3 +446,29 @@ def test_curl_over_the_unix_socket(emu, setup, socket_dir):
     # without the client certificate the handshake fails (curl exits non-zero, no body)
     out = subprocess.run(base + [url], capture_output=True, timeout=60)
     assert out.returncode != 0 and out.stdout == b""
+
+
+def test_expired_session_is_refused_in_process():
+    # Sessions last at least 900 s (CreateRoleAlias credentialDurationSeconds min), so expiry is
+    # checked on enforce() itself, in this process, with a session that has run out.
+    from types import SimpleNamespace
+
+    from moto.iam.access_control import IAMRequest, S3IAMRequest
+
+    from ggp_emulator import credentials_provider as cp
+
+    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    key = "ASIAEXPIREDEXAMPLE01"
+    cp.ISSUED[key] = cp.Session(key, ACCT, R, "aws", f"arn:aws:iam::{ACCT}:role/tes", "tes", "c" * 64, past, past - dt.timedelta(hours=1))
+    try:
+        resp = SimpleNamespace(headers={"Authorization": f"AWS {key}:sig"}, querystring={}, service_name="s3")
+        with pytest.raises(cp._S3Refusal) as e:
+            cp.enforce(resp, S3IAMRequest, "arn:aws:s3:::b/k")
+        assert (e.value.error_code, e.value.status) == ("ExpiredToken", 400)
+        with pytest.raises(Exception) as e:
+            cp.enforce(SimpleNamespace(headers={"Authorization": f"AWS {key}:sig"}, querystring={}, service_name="logs"), IAMRequest, "*")
+        assert (e.value.error_type, e.value.code) == ("ExpiredTokenException", 400)
+        # a key the provider did not issue is left to moto
+        assert cp.enforce(SimpleNamespace(headers={"Authorization": "AWS AKIAOTHER:sig"}, querystring={}), IAMRequest, "*") is False
+    finally:
+        cp.ISSUED.pop(key, None)
