@@ -69,6 +69,7 @@ class TLSMaterial:
     key_file: str
     ca_file: str
     directory: str
+    temporary: bool = False
 
 
 _TLS: TLSMaterial | None = None
@@ -145,7 +146,7 @@ def tls_material(directory: str | None = None) -> TLSMaterial:
             key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode(),
             0o600,
         )
-        _TLS = TLSMaterial(ca_pem, paths["server.pem"], paths["server.key"], paths["ca.pem"], d)
+        _TLS = TLSMaterial(ca_pem, paths["server.pem"], paths["server.key"], paths["ca.pem"], d, temporary=directory is None)
         return _TLS
 
 
@@ -505,6 +506,10 @@ def stop() -> None:
                     os.unlink(info[k])
                 except OSError:
                     pass
+    if _TLS is not None and _TLS.temporary:
+        import shutil
+
+        shutil.rmtree(_TLS.directory, ignore_errors=True)
 
 
 def health() -> dict[str, Any]:
