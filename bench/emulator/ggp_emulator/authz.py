@@ -336,7 +336,6 @@ def _excluded(policy: P.Policy, exclusions: list[dict[str, Any]]) -> bool:
     return False
 
 
-_TYPES = {"string", "stringList", "numeric", "numericList", "boolean", "booleanList", "ip", "ipList", "binary", "binaryList", "date", "dateList"}
 
 
 def _context(entries: list[dict[str, Any]] | None) -> dict[str, list[str]]:

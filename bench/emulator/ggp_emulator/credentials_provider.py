@@ -47,7 +47,6 @@ import ipaddress
 import json
 import os
 import re
-import socket
 import socketserver
 import ssl
 import sys
@@ -706,6 +705,24 @@ def enforce(resp: Any, iam_request_cls: type, resource: str) -> bool:
             if isinstance(e, InvalidClientTokenIdError):
                 _raise(False, "UnrecognizedClientException", "The security token included in the request is invalid.", 400)
             _raise(False, "InvalidSignatureException", e.message, 400)
+    else:
+        # Presigned URL or SigV2: the signature is not recomputed, but the session must still exist in
+        # moto's STS and the security token must be its own.
+        from moto.sts.models import sts_backends
+
+        assumed = sts_backends[s.account][s.partition].get_assumed_role_from_access_key(s.access_key_id)
+        q = getattr(resp, "querystring", {}) or {}
+        token = resp.headers.get("X-Amz-Security-Token") or next(
+            (v[0] if isinstance(v, list) else v for k, v in q.items() if k.lower() == "x-amz-security-token"), None
+        )
+        if assumed is None:
+            if is_s3:
+                _raise(True, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", 403)
+            _raise(False, "UnrecognizedClientException", "The security token included in the request is invalid.", 400)
+        if token != assumed.session_token:
+            if is_s3:
+                _raise(True, "InvalidToken", "The provided token is malformed or otherwise invalid.", 400)
+            _raise(False, "UnrecognizedClientException", "The security token included in the request is invalid.", 400)
     if dt.datetime.now(dt.timezone.utc) >= s.expiration:
         if is_s3:
             _raise(True, "ExpiredToken", "The provided token has expired.", 400)

@@ -278,6 +278,11 @@ def test_s3_get_object(emu, setup, world):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(s3.generate_presigned_url("get_object", Params={"Bucket": "artifacts", "Key": "private/b.zip"}))
     assert e.value.code == 403 and b"<Code>AccessDenied</Code>" in e.value.read()
+    # ... and must carry the session's own token
+    forged = s3.generate_presigned_url("get_object", Params={"Bucket": "artifacts", "Key": "ggp/core1/a.zip"}).replace("x-amz-security-token=", "x-amz-security-token=X")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(forged)
+    assert e.value.code == 400 and b"<Code>InvalidToken</Code>" in e.value.read()
     # the bench's own (admin) keys are not evaluated
     assert emu.client("s3").get_object(Bucket="artifacts", Key="private/b.zip")["Body"].read() == b"no"
 
@@ -450,24 +455,33 @@ def test_curl_over_the_unix_socket(emu, setup, socket_dir):
 
 def test_expired_session_is_refused_in_process():
     # Sessions last at least 900 s (CreateRoleAlias credentialDurationSeconds min), so expiry is
-    # checked on enforce() itself, in this process, with a session that has run out.
+    # checked on enforce() itself, in this process, with a session of moto's STS that has run out.
     from types import SimpleNamespace
 
     from moto.iam.access_control import IAMRequest, S3IAMRequest
+    from moto.sts.models import sts_backends
 
     from ggp_emulator import credentials_provider as cp
 
+    assumed = sts_backends[ACCT]["aws"].assume_role(
+        region_name=R, role_session_name="c" * 64, role_arn=f"arn:aws:iam::{ACCT}:role/tes", policy=None, duration=900, external_id=None
+    )
+    key = assumed.access_key_id
     past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
-    key = "ASIAEXPIREDEXAMPLE01"
     cp.ISSUED[key] = cp.Session(key, ACCT, R, "aws", f"arn:aws:iam::{ACCT}:role/tes", "tes", "c" * 64, past, past - dt.timedelta(hours=1))
+    headers = {"Authorization": f"AWS {key}:sig", "X-Amz-Security-Token": assumed.session_token}
     try:
-        resp = SimpleNamespace(headers={"Authorization": f"AWS {key}:sig"}, querystring={}, service_name="s3")
         with pytest.raises(cp._S3Refusal) as e:
-            cp.enforce(resp, S3IAMRequest, "arn:aws:s3:::b/k")
+            cp.enforce(SimpleNamespace(headers=headers, querystring={}, service_name="s3"), S3IAMRequest, "arn:aws:s3:::b/k")
         assert (e.value.error_code, e.value.status) == ("ExpiredToken", 400)
         with pytest.raises(Exception) as e:
-            cp.enforce(SimpleNamespace(headers={"Authorization": f"AWS {key}:sig"}, querystring={}, service_name="logs"), IAMRequest, "*")
+            cp.enforce(SimpleNamespace(headers=headers, querystring={}, service_name="logs"), IAMRequest, "*")
         assert (e.value.error_type, e.value.code) == ("ExpiredTokenException", 400)
+        # a wrong token is refused before that
+        bad = dict(headers, **{"X-Amz-Security-Token": "forged"})
+        with pytest.raises(cp._S3Refusal) as e:
+            cp.enforce(SimpleNamespace(headers=bad, querystring={}, service_name="s3"), S3IAMRequest, "arn:aws:s3:::b/k")
+        assert e.value.error_code == "InvalidToken"
         # a key the provider did not issue is left to moto
         assert cp.enforce(SimpleNamespace(headers={"Authorization": "AWS AKIAOTHER:sig"}, querystring={}), IAMRequest, "*") is False
     finally:
