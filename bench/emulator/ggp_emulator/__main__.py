@@ -1,7 +1,9 @@
 """Command line: start the extended moto server and print the URL it listens on.
 
 The first line on stdout is `listening on http://HOST:PORT` (flushed), so a harness that starts
-the emulator with `--port 0` can read which port it got.
+the emulator with `--port 0` can read which port it got. The second line is
+`credentials provider on https://HOST:PORT ca /path/ca.pem`: the AWS IoT credentials provider
+stand-in (credentials_provider.py); `GET /ggp-bench/health` gives the same, and the unix sockets.
 """
 
 from __future__ import annotations
@@ -29,6 +31,18 @@ def main(argv: list[str] | None = None) -> int:
         default=2,
         help="GetDeployment polls a Greengrass V2 deployment stays ACTIVE (default 2)",
     )
+    parser.add_argument(
+        "--credentials-port",
+        type=int,
+        default=0,
+        help="TLS port of the IoT credentials provider stand-in; 0 picks a free one (default 0)",
+    )
+    parser.add_argument(
+        "--socket-dir",
+        action="append",
+        default=[],
+        help="also serve aws.sock and credentials.sock (unix sockets) in this folder, for devices without a network (repeatable)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log each request to stderr")
     parser.add_argument(
         "--exit-on-stdin-eof",
@@ -45,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
-    from . import control
+    from . import control, credentials_provider
     from .server import build_app
 
     control.DEFAULTS["deploymentPolls"] = args.deployment_polls
@@ -60,12 +74,18 @@ def main(argv: list[str] | None = None) -> int:
 
         handler = QuietHandler
 
-    server = make_server(args.host, args.port, build_app(), threaded=True, request_handler=handler)
+    app = build_app()
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=handler)
     port = server.server_port
     # moto builds some self-referencing URLs from MOTO_PORT
     os.environ["MOTO_PORT"] = str(port)
     host = args.host if ":" not in args.host else f"[{args.host}]"
+    creds = credentials_provider.start(args.host, args.credentials_port, quiet=args.quiet)
+    for d in args.socket_dir:
+        credentials_provider.open_socket_dir(d, app, quiet=args.quiet)
+    # First line: unchanged format, read by harnesses (tests/common/emulator.rs, tests/conftest.py).
     print(f"listening on http://{host}:{port}", flush=True)
+    print(f"credentials provider on {creds.url} ca {creds.ca_file}", flush=True)
 
     def stop(signum, frame):
         threading.Thread(target=server.shutdown, daemon=True).start()
@@ -84,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         server.serve_forever()
     finally:
         server.server_close()
+        credentials_provider.stop()
     return 0
 
 

@@ -8,6 +8,7 @@ not lazily. Not for: command-line handling (`__main__.py`).
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Callable, Iterable
 
 _PATCHED = False
@@ -20,12 +21,14 @@ def apply_patches() -> None:
     from moto.greengrass import urls as gg_urls
     from moto.greengrass.responses import GreengrassResponse
 
-    from . import aws_fixes, dispatch, greengrass_v1
+    from . import authz, aws_fixes, credentials_provider, dispatch, greengrass_v1
 
     greengrass_v1.patch_backend()
     dispatch.patch_greengrass()
     dispatch.patch_iot_lambda()
     aws_fixes.patch_all()
+    authz.patch_all()
+    credentials_provider.patch_enforcement()
     # Every path under /greengrass/ (V1 and V2) and /tags/ reaches GreengrassResponse.dispatch, which
     # matches the operation with the botocore model itself. These catch-alls also fix moto's
     # `deployments/$reset` rule, which never matches in server mode, and turn unknown paths into a
@@ -46,15 +49,25 @@ class ControlError(Exception):
     pass
 
 
-def _control(method: str, path: str, body: dict[str, Any]) -> Any:
+def _control(method: str, path: str, body: dict[str, Any], app: Any = None) -> Any:
     from moto.greengrass.models import greengrass_backends
 
-    from . import control, greengrass_v2
+    from . import control, credentials_provider, greengrass_v2
 
     account = str(body.get("accountId") or control.default_account())
     ctl = control.control_for(account)
     if path == "/ggp-bench/health":
-        return {"ok": True}
+        return {"ok": True, **credentials_provider.health()}
+    if path == "/ggp-bench/unix-sockets":
+        if method != "POST":
+            return credentials_provider.health().get("unixSocketDirs", [])
+        d = body.get("dir")
+        if not isinstance(d, str) or not os.path.isabs(d):
+            raise ControlError("dir must be an absolute path")
+        try:
+            return credentials_provider.open_socket_dir(d, app)
+        except (OSError, ValueError, RuntimeError) as e:
+            raise ControlError(f"cannot open unix sockets in {d}: {e}")
     if path == "/ggp-bench/config":
         if method == "POST":
             for key, attr in (("deploymentPolls", "deployment_polls"), ("v2DeploymentPolls", "v2_deployment_polls")):
@@ -136,7 +149,7 @@ class BenchApp:
             if not isinstance(body, dict):
                 return _json(start_response, 400, {"error": "body must be a JSON object"})
         try:
-            return _json(start_response, 200, _control(method, path, body))
+            return _json(start_response, 200, _control(method, path, body, self))
         except ControlError as e:
             return _json(start_response, 400, {"error": str(e)})
         except LookupError:
