@@ -1,4 +1,4 @@
-//! Stage 2 of the pipeline: Lambda packages per function × architecture, built in Docker.
+//! Stage 3 of the pipeline: Lambda packages per function × architecture, built in Docker.
 //!
 //! Entry point: [`build`]. For each job it hashes the inputs (function files, build-relevant keys of
 //! function.conf, language, architecture, builder image, recipe, ggp version); a complete cache entry for
