@@ -98,7 +98,13 @@ pub struct InputArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct CertificateArgs {
     /// Create the core certificate from this CSR: a file, or the PEM text itself (as GGP took it); the private key never leaves the device.
-    #[arg(long, value_name = "FILE|PEM", conflicts_with = "certificate_arn")]
+    // allow_hyphen_values: the PEM text starts with "-----BEGIN", which clap would take for a flag.
+    #[arg(
+        long,
+        value_name = "FILE|PEM",
+        conflicts_with = "certificate_arn",
+        allow_hyphen_values = true
+    )]
     pub csr: Option<PathBuf>,
     /// Use this existing certificate for the core.
     #[arg(long, value_name = "ARN")]

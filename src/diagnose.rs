@@ -149,7 +149,7 @@ pub static PATTERNS: &[Pattern] = &[
         id: "missing-runtime",
         title: "the device lacks the function's runtime",
         codes: &[],
-        text: Some(r#"(executable file not found in \$path|(python[0-9.]*|nodejs[0-9.x]*|node|java[0-9]*)["']?: (command )?not found|no such file or directory.{0,80}(python[0-9.]*|nodejs[0-9.x]*|java[0-9]*)|cannot find (the )?runtime|runtime .{0,80}(is )?not (found|installed))"#),
+        text: Some(r#"(executable file not found in \$path|(python[0-9.]*|nodejs[0-9.x]*|node|java[0-9]*)["']?: (command )?not found|no such file or directory.{0,80}(python[0-9.]*|nodejs[0-9.x]*|java[0-9]*)|(cannot|failed to) find (the )?runtime|runtime .{0,80}(is )?not (found|installed))"#),
         fix: "install the runtime the function's language needs on the device (python3.x, nodejs, java) where the core looks for it (V1: python3.7, nodejs12.x or java8 on PATH; V2: the aws.greengrass.LambdaRuntimes component and the system package), or carry its .deb in the bundle with `ggp bundle --include-deb`",
         source: GGP_RULE,
     },

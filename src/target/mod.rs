@@ -409,7 +409,8 @@ pub struct Evidence {
     pub component: Option<String>,
     /// The execution status or lifecycle state.
     pub status: String,
-    /// Error codes: V2 error stack and types or lifecycle status codes, V1 detailed error codes.
+    /// Error codes, the most specific first: V2 error stack (reversed) and types or lifecycle
+    /// status codes, V1 detailed error codes.
     pub codes: Vec<String>,
     /// Messages: the reason, lifecycle details, V1 error message and details.
     pub texts: Vec<String>,

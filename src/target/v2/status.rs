@@ -299,7 +299,7 @@ async fn effective(
     while let Some(e) = pages.next().await {
         all.push(e.doing(|| format!("listing the deployments of the core device {thing}"))?);
     }
-    all.sort_by(|a, b| b.creation_timestamp().cmp(&a.creation_timestamp()));
+    all.sort_by(|a, b| b.creation_timestamp().cmp(a.creation_timestamp()));
     let pick = all
         .iter()
         .find(|e| Some(e.deployment_id()) == latest)
@@ -538,9 +538,11 @@ impl GroupStatus {
                     device: Some(d.thing_name.clone()),
                     component,
                     status: e.execution_status.clone(),
+                    // The stack goes from generic to specific: most specific first here.
                     codes: e
                         .error_stack
                         .iter()
+                        .rev()
                         .chain(&e.error_types)
                         .cloned()
                         .collect(),
