@@ -85,8 +85,7 @@ pub mod exit {
     /// Uploading the outputs to S3 failed.
     pub const BUNDLE_UPLOAD: i32 = 45;
 
-    // 50–59: operating a deployed group (`ggp status`, `ggp logs`, `ggp diagnose`) and
-    // CloudFormation stacks of functions.
+    // 50–59: operating a deployed group (`ggp status`, `ggp logs`, `ggp diagnose`).
     /// There is no group (V1) or thing group (V2) of that name in the account and region.
     pub const GROUP_NOT_FOUND: i32 = 50;
     /// `ggp status`: the latest deployment failed (on a device, or on the service's side).
@@ -97,8 +96,6 @@ pub mod exit {
     pub const FINDINGS: i32 = 53;
     /// `ggp status --group-ca`: the V1 group has no certificate authority.
     pub const NO_GROUP_CA: i32 = 54;
-    /// A function's `function.cf.yaml` stack failed (rolled back, or refused by CloudFormation).
-    pub const STACK_FAILED: i32 = 55;
 }
 
 /// A stage's error: its message (`Display`), its exit status and what the user can do about it.

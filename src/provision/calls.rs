@@ -142,8 +142,6 @@ pub struct Clients {
     pub greengrassv2: aws_sdk_greengrassv2::Client,
     /// `ggp logs` and `ggp diagnose`.
     pub logs: aws_sdk_cloudwatchlogs::Client,
-    /// A function's `function.cf.yaml`.
-    pub cloudformation: aws_sdk_cloudformation::Client,
     recorder: CallRecorder,
 }
 
@@ -178,7 +176,6 @@ impl Clients {
             greengrass: client!(aws_sdk_greengrass),
             greengrassv2: client!(aws_sdk_greengrassv2),
             logs: client!(aws_sdk_cloudwatchlogs),
-            cloudformation: client!(aws_sdk_cloudformation),
             recorder,
         }
     }
