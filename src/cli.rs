@@ -2,7 +2,9 @@
 //!
 //! `ggp -g GROUP -a ARCH -d deployments/x.conf --script` does what `ggp.sh` did, so users can
 //! switch without relearning; `plan`, `build`, `deploy`, `bundle`, `destroy` and `doctor` are the
-//! stages on their own; `completions` and `man` describe this definition. A flag several commands
+//! stages on their own; `status`, `logs` and `diagnose` look at a deployed group; `completions`
+//! and `man` describe this definition. GGP's flags that ggp does another way ([`GGP_ONLY`]) get a
+//! message naming that way. A flag several commands
 //! take is declared once, in a group ([`GroupArgs`], [`InputArgs`], [`CertificateArgs`],
 //! [`CoreArgs`], [`OutputArgs`], [`BundleOptions`]) the commands flatten. Definitions only:
 //! `app::resolve` turns them into requests and `main` dispatches.
@@ -95,8 +97,14 @@ pub struct InputArgs {
 /// Where the core certificate comes from: shared by `plan` and `deploy`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct CertificateArgs {
-    /// Create the core certificate from this CSR file; the private key never leaves the device.
-    #[arg(long, value_name = "FILE", conflicts_with = "certificate_arn")]
+    /// Create the core certificate from this CSR: a file, or the PEM text itself (as GGP took it); the private key never leaves the device.
+    // allow_hyphen_values: the PEM text starts with "-----BEGIN", which clap would take for a flag.
+    #[arg(
+        long,
+        value_name = "FILE|PEM",
+        conflicts_with = "certificate_arn",
+        allow_hyphen_values = true
+    )]
     pub csr: Option<PathBuf>,
     /// Use this existing certificate for the core.
     #[arg(long, value_name = "ARN")]
@@ -204,6 +212,12 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Check credentials, region, endpoints and the Docker engine.
     Doctor(DoctorArgs),
+    /// Show a deployed group as the account sees it: its core devices, deployments, components (no change is made).
+    Status(StatusArgs),
+    /// Print the group's log lines from CloudWatch Logs (what LogManager or Greengrass V1 sent there).
+    Logs(LogsArgs),
+    /// Turn the group's deployment errors and log lines into findings, each with its fix.
+    Diagnose(DiagnoseArgs),
     /// Print a shell completion script, or write one per shell into a directory.
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per command into a directory.
@@ -283,6 +297,150 @@ pub struct BundleArgs {
 pub struct DestroyArgs {
     #[command(flatten)]
     pub group: GroupArgs,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub group: GroupArgs,
+    /// Refresh until the latest deployment settles (or Ctrl-C).
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between two refreshes of --watch (default 5).
+    #[arg(long, value_name = "SECS", requires = "watch")]
+    pub interval: Option<u64>,
+    /// Greengrass V1: print the group's certificate authority (PEM), as GGP's --get-group-ca did.
+    #[arg(long, conflicts_with = "watch")]
+    pub group_ca: bool,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub group: GroupArgs,
+    /// Only this component (V2: component or function name; V1: function name or system component such as GGConnManager).
+    #[arg(long, value_name = "NAME")]
+    pub component: Option<String>,
+    /// How far back to read: 30s, 10m, 2h, 1d (default 1h; with --follow alone: from now).
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Keep printing lines as they are written, until Ctrl-C.
+    #[arg(short, long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct DiagnoseArgs {
+    #[command(flatten)]
+    pub group: GroupArgs,
+    /// How far back to read the logs: 30s, 10m, 2h, 1d (default 1h).
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+}
+
+/// A flag or mode of GGP that ggp does another way, and that way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GgpOnly {
+    /// GGP's spellings of the flag.
+    pub flags: &'static [&'static str],
+    /// What to do in ggp instead.
+    pub instead: &'static str,
+}
+
+/// GGP's flags that ggp does not take (spellings from GGP's `DeploymentArguments`,
+/// `UpdateArguments`, `QueryArguments`, `TestArguments`, `HsiBootstrapArguments`), each with the
+/// ggp way. [`ggp_only`] looks an unknown argument up here, so the user gets this instead of
+/// clap's generic "unexpected argument".
+pub const GGP_ONLY: &[GgpOnly] = &[
+    GgpOnly {
+        flags: &["--query-group"],
+        instead: "use `ggp status -g GROUP` (add --json for the full record)",
+    },
+    GgpOnly {
+        flags: &["--get-group-ca"],
+        instead: "use `ggp status -g GROUP --target v1 --group-ca`",
+    },
+    GgpOnly {
+        flags: &["--list-functions", "--list-subscriptions", "--list-devices"],
+        instead: "use `ggp status -g GROUP` (the deployed definitions; --json for every field)",
+    },
+    GgpOnly {
+        flags: &["--download-logs"],
+        instead: "use `ggp logs -g GROUP --since 1d` (redirect it to a file to keep it)",
+    },
+    GgpOnly {
+        flags: &["--watch-logs"],
+        instead: "use `ggp logs -g GROUP --follow`",
+    },
+    GgpOnly {
+        flags: &["--diagnose"],
+        instead: "use `ggp diagnose -g GROUP`",
+    },
+    GgpOnly {
+        flags: &[
+            "--update-group",
+            "--add-subscription",
+            "--remove-subscription",
+            "--add-device",
+            "--remove-device",
+            "--add-function",
+            "--remove-function",
+        ],
+        instead: "edit the deployment (deployments/*.conf, functions/*/function.conf) and deploy again: `ggp deploy -g GROUP -d deployments/FILE.conf`; ggp changes only what differs",
+    },
+    GgpOnly {
+        flags: &["--ec2-launch"],
+        instead: "ggp does not launch EC2 instances: start the instance yourself (e.g. `aws ec2 run-instances`), then copy the installer `ggp bundle -g GROUP --script` wrote and run it there",
+    },
+    GgpOnly {
+        flags: &["--docker-launch"],
+        instead: "ggp does not start a core container: write the bundle with `ggp bundle -g GROUP` and run it in the container image of your choice",
+    },
+    GgpOnly {
+        flags: &["--launch"],
+        instead: "ggp does not log in to devices: write the installer with `ggp bundle -g GROUP --script`, then `scp build/gg.GROUP.sh HOST: && ssh HOST sudo ./gg.GROUP.sh --now`",
+    },
+    GgpOnly {
+        flags: &["--test-group"],
+        instead: "ggp does not run AWS IoT Device Tester: run IDT for Greengrass yourself against the device; `ggp status -g GROUP` shows what the device reports",
+    },
+    GgpOnly {
+        flags: &["--hsi-bootstrap"],
+        instead: "make the key and CSR in the HSM with its own tools, then `ggp deploy --csr FILE_OR_PEM ...` (the key never leaves the device) and `--hsi P11Provider=...,slotLabel=...,slotUserPin=...` for the bundle",
+    },
+    GgpOnly {
+        flags: &["-c", "--build-container", "-p", "--push-container", "--ecr-repository-name", "-r", "--ecr-image-name", "-i"],
+        instead: "ggp does not build or push a core container image: write the bundle with `ggp bundle -g GROUP` and build your image from it",
+    },
+    GgpOnly {
+        flags: &["--oem-json"],
+        instead: "use `ggp bundle -g GROUP --oem` (build/oem.GROUP.tar) or `--json` on the command for machine-readable output",
+    },
+];
+
+/// The GGP-only flag `arg` is (`--flag` or `--flag=value`), if it is one.
+pub fn ggp_only(arg: &str) -> Option<(&'static str, &'static GgpOnly)> {
+    let name = arg.split_once('=').map_or(arg, |(n, _)| n);
+    GGP_ONLY
+        .iter()
+        .find_map(|g| g.flags.iter().find(|f| **f == name).map(|f| (*f, g)))
+}
+
+/// The message and hint for a command line clap refused because of a GGP-only flag; `None` for
+/// any other error (clap's own message is right then).
+pub fn ggp_only_message(e: &clap::Error) -> Option<(String, &'static str)> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let (flag, g) = ggp_only(arg)?;
+    Some((
+        format!("{flag} is a flag of GGP that ggp does not take"),
+        g.instead,
+    ))
 }
 
 #[cfg(test)]

@@ -113,13 +113,16 @@ mod tests {
         String::from_utf8(buf).unwrap()
     }
 
-    const SUBCOMMANDS: [&str; 8] = [
+    const SUBCOMMANDS: [&str; 11] = [
         "plan",
         "build",
         "deploy",
         "bundle",
         "destroy",
         "doctor",
+        "status",
+        "logs",
+        "diagnose",
         "completions",
         "man",
     ];

@@ -34,7 +34,31 @@ pub struct FlagDefaults {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub target: Option<String>,
+    /// GGP's keys the file sets that ggp ignores, each named with what to do instead.
+    pub warnings: Vec<String>,
 }
+
+/// GGP's defaults-file keys for features ggp does not have, and what to do instead.
+const IGNORED: &[(&str, &str)] = &[
+    (
+        "containerBuild",
+        "ggp builds no core container image: `ggp bundle` writes the bundle to build one from",
+    ),
+    ("containerPush", "ggp pushes no image to ECR"),
+    ("ecrRepositoryName", "ggp pushes no image to ECR"),
+    (
+        "ec2Launch",
+        "ggp launches no EC2 instance: run the installer `ggp bundle --script` writes on it",
+    ),
+    (
+        "dockerLaunch",
+        "ggp starts no core container: run the bundle in a container of your choice",
+    ),
+    (
+        "launch",
+        "ggp logs in to no device: copy build/gg.GROUP.sh there and run it",
+    ),
+];
 
 /// Where the defaults file is, given the environment.
 pub fn defaults_path(env: &BTreeMap<String, String>) -> Option<PathBuf> {
@@ -98,18 +122,25 @@ fn read(path: &Path, env: &BTreeMap<String, String>) -> Result<FlagDefaults, Con
             region: c.opt_string("region")?,
             profile: c.opt_string("profile")?,
             target: c.opt_string("target")?,
+            warnings: Vec::new(),
         })
     })()
     .map_err(fail)?;
-    // GGP's keys for features ggp does not have are accepted silently; anything else is a typo.
-    c.ignore(&[
-        "containerBuild",
-        "containerPush",
-        "ecrRepositoryName",
-        "ec2Launch",
-        "dockerLaunch",
-        "launch",
-    ]);
+    // GGP's keys for features ggp does not have are accepted, and named in a warning.
+    let mut d = d;
+    for (key, instead) in IGNORED {
+        if c.raw(key).is_some() {
+            let at = loaded
+                .origins
+                .locate(&c.key(key))
+                .map(ToString::to_string)
+                .unwrap_or_else(|| path.display().to_string());
+            d.warnings.push(format!(
+                "{at}: conf.{key} is a GGP setting that ggp ignores ({instead})"
+            ));
+        }
+    }
+    c.ignore(&IGNORED.iter().map(|(k, _)| *k).collect::<Vec<_>>());
     Ok(d)
 }
 
@@ -227,6 +258,28 @@ mod tests {
         );
         assert!(args.outputs.script);
         assert_eq!(args.outputs.mqtt_port, Some(8884));
+    }
+
+    #[test]
+    fn ggp_keys_ggp_ignores_are_named_in_warnings() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("defaults.conf");
+        std::fs::write(
+            &f,
+            "conf {\n  groupName = g1\n  containerBuild = true\n  ec2Launch = Ubuntu1804\n}\n",
+        )
+        .unwrap();
+        let env: BTreeMap<String, String> =
+            [("GGP_DEFAULTS_FILE".to_string(), f.display().to_string())].into();
+        let defaults = load_defaults(&env).unwrap();
+        assert_eq!(defaults.warnings.len(), 2, "{:?}", defaults.warnings);
+        let w = defaults.warnings.join("\n");
+        assert!(
+            w.contains("conf.containerBuild") && w.contains("conf.ec2Launch"),
+            "{w}"
+        );
+        assert!(w.contains("defaults.conf"), "names the file: {w}");
+        assert!(!w.contains("groupName"), "{w}");
     }
 
     #[test]

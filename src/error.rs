@@ -84,6 +84,18 @@ pub mod exit {
     pub const BUNDLE_STATE: i32 = 44;
     /// Uploading the outputs to S3 failed.
     pub const BUNDLE_UPLOAD: i32 = 45;
+
+    // 50–59: operating a deployed group (`ggp status`, `ggp logs`, `ggp diagnose`).
+    /// There is no group (V1) or thing group (V2) of that name in the account and region.
+    pub const GROUP_NOT_FOUND: i32 = 50;
+    /// `ggp status`: the latest deployment failed (on a device, or on the service's side).
+    pub const STATUS_FAILED: i32 = 51;
+    /// `ggp logs`: the group sends nothing (or not what was asked for) to CloudWatch Logs.
+    pub const NO_CLOUD_LOGS: i32 = 52;
+    /// `ggp diagnose`: at least one finding.
+    pub const FINDINGS: i32 = 53;
+    /// `ggp status --group-ca`: the V1 group has no certificate authority.
+    pub const NO_GROUP_CA: i32 = 54;
 }
 
 /// A stage's error: its message (`Display`), its exit status and what the user can do about it.

@@ -14,7 +14,8 @@
 //! [`app`] is the command layer that runs these stages in order for each command; `main` parses
 //! the command line ([`cli`], with the user's [`defaults`]), calls one command and prints its
 //! report. [`aws`] resolves credentials, region and endpoints as the AWS CLI does and makes every
-//! client; [`doctor`] reports on them and on the Docker engine. Errors meet in [`error`], which
+//! client; [`doctor`] reports on them and on the Docker engine. [`diagnose`] is the table of known
+//! failure patterns `ggp diagnose` matches a group's reports and logs against. Errors meet in [`error`], which
 //! imports no stage. Shared value types: [`arch::Arch`], [`language::Language`].
 
 pub mod app;
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod clidoc;
 pub mod config;
 pub mod defaults;
+pub mod diagnose;
 pub mod docker;
 pub mod doctor;
 pub mod error;

@@ -14,7 +14,17 @@ use ggp::defaults::load_defaults;
 use ggp::error::{Error, Result};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // A flag of GGP that ggp does another way: say which way, not clap's generic error.
+            if let Some((message, hint)) = ggp::cli::ggp_only_message(&e) {
+                eprintln!("error: {message}\nhint: {hint}");
+                return ExitCode::from(ggp::error::exit::USAGE as u8);
+            }
+            e.exit()
+        }
+    };
     init_logging(&cli.global);
     let env: BTreeMap<String, String> = std::env::vars().collect();
     match run(cli, env) {
@@ -85,6 +95,9 @@ fn value(v: &impl serde::Serialize) -> serde_json::Value {
 
 fn run(cli: Cli, env: BTreeMap<String, String>) -> Result<()> {
     let defaults = load_defaults(&env)?;
+    for w in &defaults.warnings {
+        tracing::warn!("{w}");
+    }
     // Commands that need no project.
     let stdout = || std::io::stdout().lock();
     match &cli.command {
@@ -143,6 +156,16 @@ fn run(cli: Cli, env: BTreeMap<String, String>) -> Result<()> {
             Ok(report.result()?)
         }
         Some(Command::Deploy(args)) => deploy(&ctx, args, &defaults),
+        Some(Command::Status(args)) => status(&ctx, args, &defaults),
+        Some(Command::Logs(args)) => logs(&ctx, args, &defaults),
+        Some(Command::Diagnose(args)) => {
+            let report = block_on(app::diagnose::diagnose(
+                &ctx,
+                &resolve::diagnose(&ctx, args, &defaults)?,
+            ))??;
+            print(&ctx, || value(&report), || report.render_text())?;
+            Ok(report.result()?)
+        }
         None if cli.deploy.input.deployment.is_none() && defaults.deployment.is_none() => {
             Err(Error::Usage(
                 "no operation: give -d FILE (the deploy job) or a subcommand; see --help".into(),
@@ -171,4 +194,81 @@ fn deploy(
         }
         None => Ok(()),
     }
+}
+
+/// `ggp status`: one report, or with `--watch` one per change until the deployment settles.
+fn status(
+    ctx: &Context,
+    args: &ggp::cli::StatusArgs,
+    defaults: &ggp::defaults::FlagDefaults,
+) -> Result<()> {
+    let req = resolve::status(ctx, args, defaults)?;
+    let report = if args.watch {
+        let interval = std::time::Duration::from_secs(args.interval.unwrap_or(5).max(1));
+        let mut last = String::new();
+        let json = ctx.ui.json;
+        block_on(app::status::watch(ctx, &req, interval, &mut |r| {
+            let text = r.render_text();
+            if !json && text != last {
+                std::io::stdout()
+                    .lock()
+                    .write_all(format!("{text}\n").as_bytes())
+                    .map_err(|e| Error::io("stdout", e))?;
+                last = text;
+            }
+            if !r.status.settled() {
+                eprintln!("waiting for the deployment to settle (Ctrl-C stops)");
+            }
+            Ok(())
+        }))??
+    } else {
+        block_on(app::status::status(ctx, &req))??
+    };
+    if !args.watch || ctx.ui.json {
+        print(ctx, || report.to_json(), || report.render_text())?;
+    }
+    if report.group_ca.is_some() {
+        return Ok(());
+    }
+    Ok(report.result()?)
+}
+
+/// `ggp logs`: each line as it is read (JSON: one object per line).
+fn logs(
+    ctx: &Context,
+    args: &ggp::cli::LogsArgs,
+    defaults: &ggp::defaults::FlagDefaults,
+) -> Result<()> {
+    let req = resolve::logs(ctx, args, defaults)?;
+    let json = ctx.ui.json;
+    let mut out = |l: &app::logs::LogLine| -> Result<()> {
+        let text = if json {
+            serde_json::to_string(l).map_err(|e| Error::Other(e.to_string()))? + "\n"
+        } else {
+            l.render_text()
+        };
+        let mut o = std::io::stdout().lock();
+        o.write_all(text.as_bytes())
+            .and_then(|_| o.flush())
+            .map_err(|e| Error::io("stdout", e))
+    };
+    let mut ready = |s: &app::logs::LogsSummary| {
+        eprintln!(
+            "following {} log group(s) of {} (Ctrl-C stops)",
+            s.log_groups.len(),
+            req.group
+        );
+    };
+    let summary = block_on(app::logs::logs(ctx, &req, &mut out, &mut ready))??;
+    if summary.lines == 0 && !req.follow {
+        eprintln!(
+            "no log lines in {}",
+            if summary.log_groups.is_empty() {
+                "any log group".to_string()
+            } else {
+                summary.log_groups.join(", ")
+            }
+        );
+    }
+    Ok(())
 }

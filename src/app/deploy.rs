@@ -82,6 +82,10 @@ pub async fn deploy(ctx: &Context, req: &DeployRequest) -> Result<DeployOutcome>
     // The project is checked and its packages built before anything touches AWS.
     let offline = Injected::offline(&req.group, ctx.offline_region());
     let mut project = ctx.load(&source, &offline)?;
+    // What `ggp plan` shows as warnings (unknown keys, a function.cf.yaml ggp does not deploy).
+    for w in &project.warnings {
+        tracing::warn!("{w}");
+    }
     // Git functions are cloned once and built like local folders; existing Lambda functions are
     // resolved once the account is known.
     let git = GitCheckouts::clone_all(&project)?;

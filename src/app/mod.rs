@@ -9,7 +9,9 @@
 //!   outputs asked for;
 //! - [`bundle`]: the offline installers of a provisioned group;
 //! - [`destroy`]: what ggp made for a group, deleted;
-//! - [`doctor`]: the workstation's credentials, region, endpoints and Docker engine.
+//! - [`doctor`]: the workstation's credentials, region, endpoints and Docker engine;
+//! - [`status`], [`logs`], [`diagnose`]: a deployed group as the account sees it, its log lines
+//!   in CloudWatch Logs, and its known failure patterns with their fixes (read only).
 //!
 //! A [`Context`] carries what every command shares: the environment (a value, never read from the
 //! process here), the project folder, the AWS options or an already connected [`Cloud`], and how
@@ -19,9 +21,12 @@ pub mod build;
 pub mod bundle;
 pub mod deploy;
 pub mod destroy;
+pub mod diagnose;
 pub mod doctor;
+pub mod logs;
 pub mod plan;
 pub mod resolve;
+pub mod status;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -33,6 +38,27 @@ use crate::config::{load_project, DeploymentSource, Injected, Project, ProjectPa
 use crate::error::Result;
 use crate::provision::state::{State, StateStore};
 use crate::provision::{Clients, Cloud};
+
+/// A future that completes at the first SIGINT (Ctrl-C). The handler is installed when this is
+/// called, so a Ctrl-C from then on reaches it instead of ending the process.
+pub(crate) fn interrupt() -> Result<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>
+{
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut s = signal(SignalKind::interrupt())
+            .map_err(|e| crate::error::Error::Other(format!("cannot catch Ctrl-C: {e}")))?;
+        Ok(Box::pin(async move {
+            s.recv().await;
+        }))
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(Box::pin(async {
+            let _ = tokio::signal::ctrl_c().await;
+        }))
+    }
+}
 
 /// How output and progress are shown.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

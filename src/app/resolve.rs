@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::cli::{
     BuildArgs, BundleArgs, BundleOptions, CertificateArgs, CoreArgs, DeployArgs, DestroyArgs,
-    GlobalArgs, GroupArgs, OutputArgs, PlanArgs,
+    DiagnoseArgs, GlobalArgs, GroupArgs, LogsArgs, OutputArgs, PlanArgs, StatusArgs,
 };
 use crate::config::ProjectPaths;
 use crate::defaults::FlagDefaults;
@@ -19,7 +19,10 @@ use super::build::BuildRequest;
 use super::bundle::{BundleRequest, BundleSettings};
 use super::deploy::DeployRequest;
 use super::destroy::DestroyRequest;
+use super::diagnose::DiagnoseRequest;
+use super::logs::{parse_since, LogsRequest};
 use super::plan::PlanRequest;
+use super::status::StatusRequest;
 use super::{Context, Ui};
 
 fn usage(e: String) -> Error {
@@ -70,13 +73,43 @@ fn certificate(c: &CertificateArgs, force_new: bool) -> Result<CertificateSource
         CertificateSource::ExistingArn { arn: arn.clone() }
     } else if let Some(csr) = &c.csr {
         CertificateSource::Csr {
-            file: csr.display().to_string(),
+            file: match inline_csr(csr) {
+                Some(_) => "(the PEM text given with --csr)".into(),
+                None => csr.display().to_string(),
+            },
         }
     } else if force_new {
         CertificateSource::ForceNew
     } else {
         CertificateSource::StoredOrNew
     })
+}
+
+/// `--csr`'s value when it is the PEM text itself (as GGP's code took it) rather than a file.
+fn inline_csr(value: &std::path::Path) -> Option<&str> {
+    value
+        .to_str()
+        .filter(|s| s.trim_start().starts_with("-----BEGIN"))
+}
+
+/// The CSR `--csr` gives: the PEM text itself, or the file it names.
+fn csr_pem(value: &std::path::Path) -> Result<String> {
+    let text = match inline_csr(value) {
+        Some(t) => t.to_string(),
+        None => std::fs::read_to_string(value).map_err(|e| Error::io(value, e))?,
+    };
+    if !text.contains("-----BEGIN CERTIFICATE REQUEST-----")
+        && !text.contains("-----BEGIN NEW CERTIFICATE REQUEST-----")
+    {
+        let what = match inline_csr(value) {
+            Some(_) => "the PEM text given with --csr".to_string(),
+            None => value.display().to_string(),
+        };
+        return Err(usage(format!(
+            "{what} is not a certificate signing request (no -----BEGIN CERTIFICATE REQUEST----- block)"
+        )));
+    }
+    Ok(text)
 }
 
 fn model_options(
@@ -176,7 +209,7 @@ pub fn deploy(ctx: &Context, args: &DeployArgs, defaults: &FlagDefaults) -> Resu
     let certificate = certificate(&d.certificate, d.force_create_new_keys)?;
     let mut opts = DeployOptions::new(ctx.state_dir(d.group.state_dir.as_ref(), &group));
     if let Some(csr) = &d.certificate.csr {
-        opts.csr_pem = Some(std::fs::read_to_string(csr).map_err(|e| Error::io(csr, e))?);
+        opts.csr_pem = Some(csr_pem(csr)?);
     }
     opts.s3 = upload(&d.outputs);
     if let Some(n) = d.keep_versions {
@@ -243,5 +276,62 @@ pub fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<DestroyRequest> {
         state_dir: ctx.state_dir(args.group.state_dir.as_ref(), &group),
         group,
         target: args.group.target,
+    })
+}
+
+/// The group, target and state folder of `status`, `logs` and `diagnose`.
+fn operated(
+    ctx: &Context,
+    g: &GroupArgs,
+    defaults: &FlagDefaults,
+    what: &str,
+) -> Result<(String, Option<crate::config::Target>, std::path::PathBuf)> {
+    let mut g = g.clone();
+    defaults.apply_group(&mut g).map_err(usage)?;
+    let group = group_name(&g, what)?;
+    Ok((
+        group.clone(),
+        g.target,
+        ctx.state_dir(g.state_dir.as_ref(), &group),
+    ))
+}
+
+pub fn status(ctx: &Context, args: &StatusArgs, defaults: &FlagDefaults) -> Result<StatusRequest> {
+    let (group, target, state_dir) = operated(ctx, &args.group, defaults, "status")?;
+    Ok(StatusRequest {
+        group,
+        target,
+        state_dir,
+        group_ca: args.group_ca,
+    })
+}
+
+pub fn logs(ctx: &Context, args: &LogsArgs, defaults: &FlagDefaults) -> Result<LogsRequest> {
+    let (group, target, state_dir) = operated(ctx, &args.group, defaults, "logs")?;
+    Ok(LogsRequest {
+        group,
+        target,
+        state_dir,
+        component: args.component.clone(),
+        since: args.since.as_deref().map(parse_since).transpose()?,
+        follow: args.follow,
+        poll: Duration::from_secs(1),
+    })
+}
+
+pub fn diagnose(
+    ctx: &Context,
+    args: &DiagnoseArgs,
+    defaults: &FlagDefaults,
+) -> Result<DiagnoseRequest> {
+    let (group, target, state_dir) = operated(ctx, &args.group, defaults, "diagnose")?;
+    Ok(DiagnoseRequest {
+        group,
+        target,
+        state_dir,
+        since: match &args.since {
+            Some(s) => parse_since(s)?,
+            None => Duration::from_secs(3600),
+        },
     })
 }

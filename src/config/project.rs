@@ -292,6 +292,14 @@ fn load_functions(
             });
             continue;
         }
+        let template = dir.join("function.cf.yaml");
+        if template.is_file() {
+            found.warnings.push(cloudformation_warning(
+                &template,
+                name,
+                &injected.group_name,
+            ));
+        }
         match load_function(
             &conf,
             name,
@@ -312,6 +320,34 @@ fn load_functions(
         }
     }
     Ok(functions)
+}
+
+/// GGP created a CloudFormation stack `<group>-<function>` from a function's `function.cf.yaml`
+/// (its BasicCloudFormationHelper); ggp does not (the bench's moto CloudFormation cannot roll a
+/// stack back, so awaiting one and reporting a rollback could not be tested). The user is told,
+/// with the file and the AWS CLI command that does what GGP did.
+fn cloudformation_warning(template: &Path, function: &str, group: &str) -> Warning {
+    // GGP's stack name: characters outside [-a-zA-Z0-9] become '-'.
+    let stack: String = format!("{group}-{function}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let file = template.display().to_string();
+    Warning {
+        at: Location::file(file),
+        message: format!(
+            "ggp does not deploy a function's CloudFormation template (GGP made the stack {stack} \
+             from it); deploy it yourself: `aws cloudformation deploy --template-file \
+             functions/{function}/function.cf.yaml --stack-name {stack} --capabilities \
+             CAPABILITY_IAM CAPABILITY_NAMED_IAM` with the parameters the template declares"
+        ),
+    }
 }
 
 /// The connectors the deployment lists (`connectors/<name>.conf` over the connector defaults).

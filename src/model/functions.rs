@@ -28,6 +28,10 @@ pub struct LambdaFunction {
     pub alias: String,
     pub alias_arn: String,
     pub environment: BTreeMap<String, String>,
+    /// The text of the function's function.conf, written on the Lambda function as
+    /// `GGP_FUNCTION_CONF` (as GGP did) so another group can use it by its alias ARN.
+    #[serde(skip)]
+    pub function_conf: Option<String>,
 }
 
 /// A native component recipe in a function folder (`recipe.yaml`, `recipe.yml` or
@@ -123,6 +127,10 @@ pub(super) fn build(
                 alias: f.alias_name.clone(),
                 alias_arn: alias_arn.clone(),
                 environment: f.environment_variables.clone(),
+                function_conf: std::fs::read_to_string(
+                    project.paths.folder_of(f).join("function.conf"),
+                )
+                .ok(),
             });
             let mut environment = BTreeMap::new();
             for (i, s) in f.local_secrets_manager_resources.iter().enumerate() {

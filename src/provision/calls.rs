@@ -26,9 +26,10 @@ pub struct Call {
 }
 
 impl Call {
-    /// Everything that is not a Get/List/Describe (or an S3 Head) changes something.
+    /// Everything that is not a Get/List/Describe (or an S3 Head, a CloudWatch Logs
+    /// FilterLogEvents) changes something.
     pub fn is_mutating(&self) -> bool {
-        !["Get", "List", "Describe", "Head"]
+        !["Get", "List", "Describe", "Head", "FilterLogEvents"]
             .iter()
             .any(|p| self.operation.starts_with(p))
     }
@@ -139,6 +140,8 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub greengrass: aws_sdk_greengrass::Client,
     pub greengrassv2: aws_sdk_greengrassv2::Client,
+    /// `ggp logs` and `ggp diagnose`.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     recorder: CallRecorder,
 }
 
@@ -172,6 +175,7 @@ impl Clients {
             s3,
             greengrass: client!(aws_sdk_greengrass),
             greengrassv2: client!(aws_sdk_greengrassv2),
+            logs: client!(aws_sdk_cloudwatchlogs),
             recorder,
         }
     }

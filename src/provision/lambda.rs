@@ -4,7 +4,9 @@
 //! S3.
 //!
 //! A function whose alias already points at a version with the wanted code and configuration
-//! costs one read (GetFunction on the alias) and nothing else.
+//! costs one read (GetFunction on the alias) and nothing else. Its function.conf text is in its
+//! environment as `GGP_FUNCTION_CONF`, as GGP wrote it, so another group can use the function
+//! by its alias ARN with the same settings.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -79,6 +81,25 @@ fn code_sha256(pkg: &Package) -> Result<String, ProvisionError> {
     Ok(aws_smithy_types::base64::encode(bytes))
 }
 
+/// Lambda's limit for all environment variables of a function together (names and values).
+const ENVIRONMENT_LIMIT: usize = 4096;
+
+/// The function's environment on Lambda: the plan's, plus its function.conf text as
+/// `GGP_FUNCTION_CONF` (what GGP wrote, read back by `external.rs` when another group uses the
+/// function by its alias ARN) unless that would pass Lambda's 4 KB limit.
+fn lambda_environment(l: &LambdaPlan) -> BTreeMap<String, String> {
+    let mut env = l.environment.clone();
+    if let Some(text) = &l.function_conf {
+        let size: usize = env.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+            + super::external::FUNCTION_CONF_VARIABLE.len()
+            + text.len();
+        if size <= ENVIRONMENT_LIMIT {
+            env.insert(super::external::FUNCTION_CONF_VARIABLE.into(), text.clone());
+        }
+    }
+    env
+}
+
 /// The configuration fields that differ from the plan.
 fn config_differences(cfg: &FunctionConfiguration, l: &LambdaPlan) -> Vec<String> {
     let mut d = Vec::new();
@@ -102,7 +123,7 @@ fn config_differences(cfg: &FunctionConfiguration, l: &LambdaPlan) -> Vec<String
         .and_then(|e| e.variables())
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
-    if env != l.environment {
+    if env != lambda_environment(l) {
         d.push("environment".into());
     }
     d
@@ -111,10 +132,7 @@ fn config_differences(cfg: &FunctionConfiguration, l: &LambdaPlan) -> Vec<String
 fn environment(l: &LambdaPlan) -> Environment {
     Environment::builder()
         .set_variables(Some(
-            l.environment
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect::<HashMap<_, _>>(),
+            lambda_environment(l).into_iter().collect::<HashMap<_, _>>(),
         ))
         .build()
 }
@@ -313,6 +331,16 @@ async fn converge_function(
     opts: &DeployOptions,
 ) -> Result<String, ProvisionError> {
     let name = &l.function_name;
+    if l.function_conf.is_some()
+        && !lambda_environment(l).contains_key(super::external::FUNCTION_CONF_VARIABLE)
+    {
+        ctx.warn(format!(
+            "{}/function.conf is not written on the Lambda function {name} as {}: with the function's environment it passes Lambda's 4 KB limit, so a group using {} by its alias ARN gets function.defaults.conf's settings",
+            l.source,
+            super::external::FUNCTION_CONF_VARIABLE,
+            l.alias_arn
+        ));
+    }
     let t = Job {
         conf,
         l,

@@ -288,6 +288,134 @@ pub fn bundle(
     }
 }
 
+/// A group as `ggp status` shows it, for either target (read without a mutating call).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "target")]
+pub enum Status {
+    #[serde(rename = "v1")]
+    V1(v1::status::GroupStatus),
+    #[serde(rename = "v2")]
+    V2(v2::status::GroupStatus),
+}
+
+/// The group `name` of `target` as the account holds it; `None` when it does not exist.
+pub async fn status(
+    cloud: &Cloud,
+    target: Target,
+    name: &str,
+) -> Result<Option<Status>, ProvisionError> {
+    Ok(match target {
+        Target::V1 => v1::status::status(cloud, name).await?.map(Status::V1),
+        Target::V2 => v2::status::status(cloud, name).await?.map(Status::V2),
+    })
+}
+
+/// The group certificate authorities (PEM) of a Greengrass V1 group; V2 has none (its core
+/// devices authenticate client devices with the certificate authority of the client device
+/// auth component).
+pub async fn group_ca(
+    cloud: &Cloud,
+    status: &Status,
+) -> Result<Option<Vec<String>>, ProvisionError> {
+    match status {
+        Status::V1(s) => v1::status::group_ca(cloud, &s.group_id).await.map(Some),
+        Status::V2(_) => Ok(None),
+    }
+}
+
+impl Status {
+    pub fn target(&self) -> Target {
+        match self {
+            Status::V1(_) => Target::V1,
+            Status::V2(_) => Target::V2,
+        }
+    }
+
+    /// True when the latest deployment will not change any more without a new one.
+    pub fn settled(&self) -> bool {
+        match self {
+            Status::V1(s) => s.settled(),
+            Status::V2(s) => s.settled(),
+        }
+    }
+
+    /// Why the latest deployment failed (per device for V2); empty when it did not.
+    pub fn failures(&self) -> Vec<String> {
+        match self {
+            Status::V1(s) => s.failures(),
+            Status::V2(s) => s.failures(),
+        }
+    }
+
+    /// Where the group's logs are in CloudWatch Logs, or why it sends none there.
+    pub fn log_sources(
+        &self,
+        region: &str,
+        account: &str,
+        component: Option<&str>,
+    ) -> Result<Vec<LogSource>, NoCloudLogs> {
+        match self {
+            Status::V1(s) => s.log_sources(region, account, component),
+            Status::V2(s) => s.log_sources(region, component),
+        }
+    }
+
+    /// What the devices reported about the latest deployment, for `ggp diagnose`.
+    pub fn evidence(&self) -> Vec<Evidence> {
+        match self {
+            Status::V1(s) => s.evidence(),
+            Status::V2(s) => s.evidence(),
+        }
+    }
+
+    pub fn render_text(&self) -> String {
+        match self {
+            Status::V1(s) => s.render_text(),
+            Status::V2(s) => s.render_text(),
+        }
+    }
+}
+
+/// One CloudWatch Logs log group a group writes to, and which of its streams are the group's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogSource {
+    /// The component or function the lines are from; empty when `log_group` ends with `/` and
+    /// stands for every log group under it (each labelled with the rest of its name).
+    pub label: String,
+    pub log_group: String,
+    /// A stream is the group's when its name contains one of these.
+    pub stream_contains: Vec<String>,
+}
+
+/// The group sends nothing (or not what was asked for) to CloudWatch Logs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the group {group} sends no logs to CloudWatch Logs: {why}")]
+pub struct NoCloudLogs {
+    pub group: String,
+    pub why: String,
+    /// The deployment setting that would send them.
+    pub setting: String,
+}
+
+/// What a device (or the service) reported about a failure: the input of `ggp diagnose`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    /// Where it was read (`deployment ID on DEVICE`, `component NAME on DEVICE`).
+    pub source: String,
+    pub device: Option<String>,
+    /// The component (V2) or function (V1) it names, when it names one.
+    pub component: Option<String>,
+    /// The execution status or lifecycle state.
+    pub status: String,
+    /// Error codes, the most specific first: V2 error stack (reversed) and types or lifecycle
+    /// status codes, V1 detailed error codes.
+    pub codes: Vec<String>,
+    /// Messages: the reason, lifecycle details, V1 error message and details.
+    pub texts: Vec<String>,
+}
+
 /// Why a deploy takes one `-a`.
 pub fn one_architecture(target: Target) -> &'static str {
     match target {

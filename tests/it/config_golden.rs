@@ -183,3 +183,38 @@ value = 2
     assert_eq!(v["late"], 2, "substitutions see the last assignment");
     assert_eq!(v["quoted.key"], "x");
 }
+
+#[test]
+fn a_function_s_cloudformation_template_is_named_in_a_warning() {
+    let project = crate::support::provision::example_copy();
+    let root = project.path();
+    std::fs::write(
+        root.join("functions/HelloPython/function.cf.yaml"),
+        "Resources:\n  B:\n    Type: AWS::S3::Bucket\n",
+    )
+    .unwrap();
+    let paths = ProjectPaths::new(root.to_path_buf());
+    let source = DeploymentSource::File(root.join("deployments/hello-python.conf"));
+    let offline = Injected::offline("my.group", None);
+    let p = load_project(&paths, &source, &offline, &BTreeMap::new()).unwrap();
+    let w: Vec<String> = p.warnings.iter().map(|w| w.to_string()).collect();
+    let cf: Vec<&String> = w.iter().filter(|w| w.contains("CloudFormation")).collect();
+    assert_eq!(cf.len(), 1, "{w:?}");
+    assert!(
+        cf[0].starts_with("functions/HelloPython/function.cf.yaml: warning: "),
+        "{}",
+        cf[0]
+    );
+    assert!(
+        cf[0].contains("--stack-name my-group-HelloPython"),
+        "{}",
+        cf[0]
+    );
+    // Without the file, no such warning.
+    std::fs::remove_file(root.join("functions/HelloPython/function.cf.yaml")).unwrap();
+    let p = load_project(&paths, &source, &offline, &BTreeMap::new()).unwrap();
+    assert!(!p
+        .warnings
+        .iter()
+        .any(|w| w.message.contains("CloudFormation")));
+}

@@ -18,6 +18,7 @@ pub mod function_definition;
 pub mod greengrass;
 pub mod plan;
 pub mod policy;
+pub mod status;
 
 pub use greengrass::{find_group, GroupInfo};
 pub use plan::{derive, GroupPlan, IamPlan, Plan};

@@ -23,6 +23,7 @@ pub mod policy;
 pub mod public;
 pub mod recipe;
 mod render;
+pub mod status;
 
 pub use greengrass::{find_thing_group, ThingGroupInfo};
 pub use plan::{derive, nucleus_logging, IamPlan, IotPlan, Plan};
