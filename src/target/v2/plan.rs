@@ -45,7 +45,8 @@ use serde_json::{json, Value};
 
 use super::connectors::{self, MappedConnector};
 use super::policy::{
-    add_shadow_things, broad_v2_iot_policy, minimal_v2_iot_policy, tes_access, tes_trust,
+    add_cloud_topics, add_shadow_things, broad_v2_iot_policy, iot_policy_size,
+    minimal_v2_iot_policy, tes_access, tes_trust, CloudTopics, IOT_POLICY_MAX_CHARS,
 };
 use super::public::{public_entry, LEGACY_ROUTER, LOG_MANAGER, SECRET_MANAGER, SHADOW_MANAGER};
 use super::recipe::{
@@ -78,6 +79,9 @@ pub struct IotPlan {
     pub core: CoreIot,
     pub thing_group_name: String,
     pub thing_group_arn: String,
+    /// What the core does on AWS IoT Core for its components (in the derived policy; checked by
+    /// the preflight whatever policy the core has).
+    pub cloud_topics: CloudTopics,
 }
 
 impl Serialize for IotPlan {
@@ -140,6 +144,9 @@ pub struct Plan {
     /// resolves them first; an offline plan lists them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub external_functions: Vec<FunctionRef>,
+    /// The secrets SecretManager reads for the functions (ARNs; in the deployment request too).
+    #[serde(skip)]
+    pub secrets: Vec<String>,
 }
 
 /// What the mapping found so far: what has no V2 mapping, warnings, and how each function is
@@ -571,19 +578,54 @@ fn token_exchange_role(desired: &Desired, natives: bool) -> Role {
     role
 }
 
+/// What the core's components do on AWS IoT Core: routes from the cloud to a function are its
+/// IOT_CORE event sources (the core subscribes), routes to the cloud are published by the legacy
+/// subscription router or by the native component itself; a connector with cloud subscriptions
+/// (and no local ones) reads its input topics and writes its output topics on IoT Core
+/// (`PubSubToIoTCore`).
+fn cloud_topics(desired: &Desired, connectors: &[connectors::MappedConnector]) -> CloudTopics {
+    let mut t = CloudTopics::default();
+    for r in &desired.routes {
+        match (&r.source, &r.target) {
+            (Endpoint::Cloud, Endpoint::Function(_)) => t.subscribe.insert(r.topic.clone()),
+            (Endpoint::Function(_) | Endpoint::ShadowService, Endpoint::Cloud) => {
+                t.publish.insert(r.topic.clone())
+            }
+            _ => false,
+        };
+    }
+    for c in connectors.iter().filter(|c| c.cloud && c.iot_core) {
+        t.subscribe.extend(c.input_topics.iter().cloned());
+        t.publish.extend(c.output_topics.iter().cloned());
+    }
+    t
+}
+
 /// The core's identity in its thing group, with the V2 policy; and whether the user must allow
 /// other things' shadow topics themselves (a policy ggp does not write).
-fn iot(desired: &Desired, thing_group_arn: &str) -> (IotPlan, bool) {
+fn iot(
+    desired: &Desired,
+    thing_group_arn: &str,
+    cloud_topics: CloudTopics,
+) -> Result<(IotPlan, bool), PlanError> {
     let (_, others) = shadow_things(desired);
     let c = &desired.core;
+    let (region, account) = (desired.region(), desired.account());
     let document = match &c.policy {
         CorePolicy::Existing(_) => None,
         CorePolicy::Configured(doc) => Some(doc.clone()),
-        CorePolicy::Broad => Some(broad_v2_iot_policy()),
+        CorePolicy::Broad => Some(broad_v2_iot_policy(&region, &account, &c.role_alias)),
         CorePolicy::Derived => {
-            let (region, account) = (desired.region(), desired.account());
             let mut p = minimal_v2_iot_policy(&region, &account, &c.thing_name, &c.role_alias);
             add_shadow_things(&mut p, &region, &account, &others);
+            add_cloud_topics(&mut p, &region, &account, &cloud_topics);
+            let size = iot_policy_size(&p);
+            if size > IOT_POLICY_MAX_CHARS {
+                return Err(PlanError::PolicyTooLarge {
+                    policy: c.policy_name.clone(),
+                    size,
+                });
+            }
             Some(p)
         }
     };
@@ -597,8 +639,9 @@ fn iot(desired: &Desired, thing_group_arn: &str) -> (IotPlan, bool) {
         core: c.iot(document, others.iter().map(|t| t.to_string()).collect()),
         thing_group_name: desired.group.clone(),
         thing_group_arn: thing_group_arn.to_string(),
+        cloud_topics,
     };
-    (plan, note)
+    Ok((plan, note))
 }
 
 /// The V2 plan of `desired`. Every V1 feature without a V2 mapping is named in one error.
@@ -610,10 +653,10 @@ pub fn derive(desired: &Desired) -> Result<Plan, PlanError> {
         recipes: BTreeMap::new(),
         natives: BTreeSet::new(),
     };
-    let connectors = connectors::map(desired, &mut m);
+    let mut connectors = connectors::map(desired, &mut m);
     check_functions(&mut m);
     let mut router = router(&m);
-    let connector_sources = connectors::wire(desired, &connectors, &mut router, &mut m);
+    let connector_sources = connectors::wire(desired, &mut connectors, &mut router, &mut m);
     without_natives(&m, &mut router);
     let components = components(&mut m, &router, &connectors, &connector_sources);
     if !m.unsupported.is_empty() {
@@ -642,7 +685,12 @@ pub fn derive(desired: &Desired) -> Result<Plan, PlanError> {
         .cloned()
         .collect();
     let lambda_role = desired.roles.lambda.clone().filter(|_| !lambda.is_empty());
-    let (iot, shadow_policy_note) = iot(desired, &thing_group_arn);
+    let secrets: Vec<String> = components.secrets.iter().cloned().collect();
+    let (iot, shadow_policy_note) = iot(
+        desired,
+        &thing_group_arn,
+        cloud_topics(desired, &connectors),
+    )?;
     let mut warnings: Vec<String> = desired
         .config_warnings
         .iter()
@@ -683,5 +731,6 @@ pub fn derive(desired: &Desired) -> Result<Plan, PlanError> {
             .collect(),
         warnings,
         external_functions: desired.external_functions.clone(),
+        secrets,
     })
 }
