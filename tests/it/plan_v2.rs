@@ -490,3 +490,52 @@ fn a_recipe_in_the_function_folder_makes_a_native_component() {
         "1.0.0"
     );
 }
+
+/// Issue 14: V1's FATAL went into the nucleus `logging.level` and LogManager's `minimumLogLevel`,
+/// which accept TRACE, DEBUG, INFO, WARN and ERROR only.
+#[test]
+fn fatal_log_level_becomes_error_for_the_nucleus_and_log_manager_with_a_warning() {
+    let tmp = example_copy();
+    let defaults = tmp.path().join("deployments/deployment.defaults.conf");
+    edit(
+        &defaults,
+        "loggerLevel = \"ERROR\"\n      loggerType = \"AWSCloudWatch\"",
+        "loggerLevel = \"FATAL\"\n      loggerType = \"AWSCloudWatch\"",
+    );
+    edit(
+        &defaults,
+        "component = \"GreengrassSystem\"\n      loggerLevel = \"INFO\"",
+        "component = \"GreengrassSystem\"\n      loggerLevel = \"FATAL\"",
+    );
+    let p = plan_json(tmp.path(), "deployments/hello-python.conf");
+    assert_eq!(
+        p["nucleusLogging"]["level"], "ERROR",
+        "{}",
+        p["nucleusLogging"]
+    );
+    let logs = merged(&p, "aws.greengrass.LogManager");
+    let levels = &logs["logsUploaderConfiguration"]["componentLogsConfigurationMap"];
+    assert_eq!(
+        levels["test-group-HelloPython"]["minimumLogLevel"], "ERROR",
+        "{logs}"
+    );
+    assert!(!p.to_string().contains("\"FATAL\""), "{p}");
+    let warnings: Vec<String> = p["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .filter(|w| w.contains("FATAL"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].contains("component = Lambda, loggerType = AWSCloudWatch"),
+        "{warnings:?}"
+    );
+    assert!(warnings[0].contains("minimumLogLevel"), "{warnings:?}");
+    assert!(
+        warnings[1].contains("component = GreengrassSystem, loggerType = FileSystem"),
+        "{warnings:?}"
+    );
+    assert!(warnings[1].contains("logging.level"), "{warnings:?}");
+}
