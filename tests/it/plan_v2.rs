@@ -179,7 +179,7 @@ fn the_whole_example_maps_with_the_executable_as_a_native_component() {
     );
     let a = &m["Artifacts"][0];
     assert_eq!(a["Unarchive"], "ZIP");
-    assert_eq!(a["Uri"], "<unknown:ARTIFACT_URI_HelloExecutable>");
+    assert_eq!(a["Uri"], "<unknown:ARTIFACT_URI_HelloExecutable_X86_64>");
     // It publishes to HelloPython: over IPC, allowed by its access control, no router entry.
     let acl = &r["ComponentConfiguration"]["DefaultConfiguration"]["accessControl"]
         ["aws.greengrass.ipc.pubsub"]["test-group-HelloExecutable:pubsub:1"];
@@ -538,4 +538,59 @@ fn fatal_log_level_becomes_error_for_the_nucleus_and_log_manager_with_a_warning(
         "{warnings:?}"
     );
     assert!(warnings[1].contains("logging.level"), "{warnings:?}");
+}
+
+/// Issue 14: a native component (compiled per architecture) was published with one manifest whose
+/// platform said only `os: linux`, so an ARM core would take an x86-64 package.
+#[test]
+fn arch_specific_package_has_one_manifest_per_built_architecture() {
+    let p: Value = serde_json::from_str(&plan_ok(
+        example(),
+        &[
+            "-d",
+            "deployments/hello-executable.conf",
+            "-a",
+            "X86_64,ARM64,ARM32,ARMV6L_RASPBIAN",
+            "--target",
+            "v2",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    let c = p["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["function"] == "HelloExecutable")
+        .unwrap();
+    let manifests = c["request"]["recipe"]["Manifests"].as_array().unwrap();
+    let got: Vec<(String, String)> = manifests
+        .iter()
+        .map(|m| {
+            assert_eq!(m["Platform"]["os"], "linux", "{m}");
+            assert_eq!(m["Artifacts"].as_array().unwrap().len(), 1, "{m}");
+            (
+                m["Platform"]["architecture"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                m["Artifacts"][0]["Uri"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("amd64", "X86_64"),
+        ("aarch64", "ARM64"),
+        ("arm", "ARM32"),
+        ("arm", "ARMV6L_RASPBIAN"),
+    ]
+    .iter()
+    .map(|(a, n)| {
+        (
+            a.to_string(),
+            format!("<unknown:ARTIFACT_URI_HelloExecutable_{n}>"),
+        )
+    })
+    .collect();
+    assert_eq!(got, want);
 }

@@ -670,7 +670,14 @@ async fn the_full_example_deploys_as_v2_with_the_executable_as_a_native_componen
     let r = recipe(&cloud, "v2-group-HelloExecutable", v).await;
     assert_eq!(r["ComponentType"], "aws.greengrass.generic", "{r}");
     assert_eq!(r["ComponentVersion"], json!(v));
+    // Built for one architecture (issue 14: arch-specific packages name it).
+    assert_eq!(r["Manifests"].as_array().unwrap().len(), 1, "{r}");
     let m = &r["Manifests"][0];
+    assert_eq!(
+        m["Platform"],
+        json!({"os": "linux", "architecture": "amd64"}),
+        "{r}"
+    );
     assert_eq!(
         m["Lifecycle"]["Run"],
         "{artifacts:decompressedPath}/HelloExecutable/hello"

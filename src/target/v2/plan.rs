@@ -8,7 +8,8 @@
 //!   instead (its Lambda function is then not created);
 //! - an executable (C/C++) function without a recipe → a native component ggp writes the recipe of
 //!   ([`super::recipe::native_recipe_for`]): its package zip as the one artifact (`Unarchive:
-//!   ZIP`, uploaded to S3 at deploy time), its handler run from the unarchived folder, its
+//!   ZIP`, uploaded to S3 at deploy time; one manifest per built architecture, with the nucleus's
+//!   `architecture`), its handler run from the unarchived folder, its
 //!   environment as `Setenv`, its topics allowed through IPC `accessControl` (its Lambda function
 //!   is not created either);
 //! - routes into a function → its `eventSources` (`IOT_CORE` from the cloud, `PUB_SUB` from
@@ -52,6 +53,7 @@ use super::recipe::{
     self, artifact_root_prefix, default_artifact_bucket, ComponentKind, ComponentPlan,
     LambdaInputs, NativeTopics, RunWith,
 };
+use crate::arch::Arch;
 use crate::config::{
     placeholder, FunctionRef, LoggerComponent, LoggerConf, LoggerLevel, LoggerType, Target,
 };
@@ -371,8 +373,22 @@ fn native_component(
         .and_then(|a| Path::new(&a.package).file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| format!("{}.zip", f.name()));
-    let recipe =
-        recipe::native_recipe_for(&m.desired.group, &f.conf, &component, &zip, &env, topics);
+    let archs: Vec<Arch> = m
+        .desired
+        .artifacts
+        .iter()
+        .filter(|a| a.function == f.name())
+        .map(|a| a.arch)
+        .collect();
+    let recipe = recipe::native_recipe_for(
+        &m.desired.group,
+        &archs,
+        &f.conf,
+        &component,
+        &zip,
+        &env,
+        topics,
+    );
     if !f.conf.pinned {
         m.warnings.push(format!("function {}: its native component runs the executable once, for as long as it runs (pinned = false and timeoutInSeconds do not apply)", f.name()));
     }
