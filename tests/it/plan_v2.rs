@@ -151,12 +151,7 @@ fn the_whole_example_maps_with_the_executable_as_a_native_component() {
     let lambdas = p["lambda"].to_string();
     assert!(!lambdas.contains("HelloExecutable"), "{lambdas}");
     assert!(p["artifacts"].to_string().contains("HelloExecutable.zip"));
-    let c = p["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["function"] == "HelloExecutable")
-        .unwrap();
+    let c = component_of(&p, "HelloExecutable");
     assert_eq!(c["kind"], "native");
     assert_eq!(c["componentName"], "test-group-HelloExecutable");
     assert_eq!(
@@ -256,6 +251,16 @@ fn merged(p: &Value, component: &str) -> Value {
         "{component}"
     );
     serde_json::from_str(c["configurationUpdate"]["merge"].as_str().unwrap()).unwrap()
+}
+
+/// The plan's component of `function`.
+fn component_of<'a>(p: &'a Value, function: &str) -> &'a Value {
+    p["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["function"] == function)
+        .unwrap_or_else(|| panic!("no component of {function}"))
 }
 
 /// The legacy subscription router entries, as (source, subject, target).
@@ -557,12 +562,7 @@ fn arch_specific_package_has_one_manifest_per_built_architecture() {
         ],
     ))
     .unwrap();
-    let c = p["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["function"] == "HelloExecutable")
-        .unwrap();
+    let c = component_of(&p, "HelloExecutable");
     let manifests = c["request"]["recipe"]["Manifests"].as_array().unwrap();
     let got: Vec<(String, String)> = manifests
         .iter()
