@@ -1083,3 +1083,48 @@ async fn unchecked_core_role_without_the_credentials_provider_trust_is_refused()
         .report;
     report.result().expect("deployed");
 }
+
+/// Issue 14: a component version the service marked FAILED, with the same content, was reused
+/// forever (the deploy saw it "unchanged"). It is deleted and created again, and the run says so.
+#[tokio::test]
+async fn failed_component_reuse_deletes_and_recreates_the_failed_version() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let setup = example();
+    setup.deploy(&cloud).await.expect("first deploy");
+    let name = "v2-group-HelloPython";
+    let version = versions_of(&latest_deployment(&cloud).await)[name].clone();
+    let arn = format!("arn:aws:greengrass:{REGION}:{ACCOUNT}:components:{name}:versions:{version}");
+    emu.control(
+        "/ggp-bench/greengrassv2/component-state",
+        json!({"arn": arn, "state": "FAILED", "message": "artifact unreachable"}),
+    );
+
+    let second = setup.deploy(&cloud).await.expect("second deploy");
+    let label = format!("{name} {version}");
+    let change = second
+        .changes
+        .iter()
+        .find(|c| c.kind == "greengrass-component" && c.name == label)
+        .unwrap_or_else(|| panic!("no change of {label}: {:?}", second.changes));
+    assert_eq!(change.action, Action::Create, "{change:?}");
+    assert!(
+        change
+            .details
+            .iter()
+            .any(|d| d.contains("FAILED (artifact unreachable)")),
+        "{change:?}"
+    );
+    let state = gg(&cloud)
+        .describe_component()
+        .arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .and_then(|s| s.component_state().cloned());
+    assert_eq!(
+        state,
+        Some(aws_sdk_greengrassv2::types::CloudComponentState::Deployable)
+    );
+}

@@ -10,6 +10,9 @@
 //! its package's sha256 and the artifact location; its package is uploaded to S3 (HeadObject
 //! first) only when that version is created, so unchanged code means no upload and no version.
 //!
+//! A version the service marked FAILED is never reused: ggp deletes it and creates the same content
+//! again (a FAILED version ggp did not make, or with other content, is refused, naming it).
+//!
 //! The deployment carries the tag `ggp:content-hash` of its request; the latest deployment of the
 //! thing group with the same hash (not failed or canceled) means there is nothing to deploy.
 
@@ -336,7 +339,34 @@ pub(crate) async fn converge_components(
         };
         let arn = component_arn(ctx, &c.component_name, Some(&version));
         let label = format!("{} {version}", c.component_name);
-        match describe_component(ctx, &arn).await? {
+        let mut found = describe_component(ctx, &arn).await?;
+        let mut why_create = Vec::new();
+        if let Some(e) = found.take_if(|e| e.state == Some(CloudComponentState::Failed)) {
+            // A FAILED version is never deployable: the same content is created again, once
+            // the failed version is deleted (versions are immutable, the name is taken).
+            let message = e.message.unwrap_or_else(|| "no message".into());
+            if e.hash.is_none() || e.hash.as_deref() != Some(hash.as_str()) {
+                return Err(ProvisionError::Conflict(format!(
+                    "the component version {label} is FAILED ({message}) and holds other content than ggp's: delete it (aws greengrassv2 delete-component --arn {arn}) or raise its version"
+                )));
+            }
+            ctx.warn(format!(
+                "the component version {label} is FAILED ({message}): ggp deletes it and creates it again"
+            ));
+            if ctx.apply {
+                ctx.c()
+                    .greengrassv2
+                    .delete_component()
+                    .arn(&arn)
+                    .send()
+                    .await
+                    .doing(|| format!("deleting the FAILED component version {label}"))?;
+            }
+            why_create.push(format!(
+                "again: the existing version was FAILED ({message})"
+            ));
+        }
+        match found {
             Some(e) if e.hash.as_deref() == Some(hash.as_str()) || e.hash.is_none() => {
                 if e.hash.is_none() && c.kind == ComponentKind::Recipe {
                     ctx.warn(format!(
@@ -381,7 +411,7 @@ pub(crate) async fn converge_components(
                         .doing(|| format!("creating the component version {label}"))?;
                     wait_deployable(ctx, &arn).await?;
                 }
-                ctx.record("greengrass-component", &label, Action::Create, vec![]);
+                ctx.record("greengrass-component", &label, Action::Create, why_create);
             }
         }
         out.insert(c.component_name.clone(), version);
