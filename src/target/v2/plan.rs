@@ -361,6 +361,8 @@ fn native_topics(
 struct Components {
     list: Vec<ComponentPlan>,
     secrets: BTreeSet<String>,
+    /// Component → the secrets (ARNs) it may read through SecretManager.
+    secret_access: BTreeMap<String, Vec<String>>,
     run_with: RunWith,
 }
 
@@ -426,6 +428,7 @@ fn components(
     let mut out = Components {
         list: Vec::new(),
         secrets: BTreeSet::new(),
+        secret_access: BTreeMap::new(),
         run_with: RunWith::new(),
     };
     for f in &desired.functions {
@@ -474,8 +477,12 @@ fn components(
             },
         );
         for s in &f.conf.local_secrets_manager_resources {
-            out.secrets
-                .insert(secret_arn(&desired.region(), &desired.account(), s));
+            let arn = secret_arn(&desired.region(), &desired.account(), s);
+            out.secrets.insert(arn.clone());
+            out.secret_access
+                .entry(component.clone())
+                .or_default()
+                .push(arn);
         }
         if let Some(u) = recipe::posix_user(&f.conf) {
             out.run_with.insert(component.clone(), u);
@@ -567,6 +574,18 @@ fn log_manager(desired: &Desired, components: &[ComponentPlan]) -> Option<Value>
     Some(json!({"logsUploaderConfiguration": uploader}))
 }
 
+/// The authorization a component needs to read `arns` from SecretManager: without it the secret
+/// manager answers the component's GetSecretValue with an authorization error (Greengrass V2
+/// Developer Guide, "Retrieve secret values", Authorization: operation
+/// `aws.greengrass#GetSecretValue`, resources the secrets' ARNs; Lambda function components too).
+fn secret_access_control(component: &str, arns: &[String]) -> Value {
+    json!({"accessControl": {SECRET_MANAGER: {format!("{component}:secrets:1"): {
+        "policyDescription": "the function's secrets (its function.conf localSecretsManagerResources)",
+        "operations": ["aws.greengrass#GetSecretValue"],
+        "resources": arns,
+    }}}})
+}
+
 /// The `CreateDeployment` request: every component, plus the public components the mapping needs.
 fn deployment_request(
     desired: &Desired,
@@ -580,6 +599,10 @@ fn deployment_request(
         let mut entry = json!({"componentVersion": p.component_version});
         if let Some(u) = c.run_with.get(&p.component_name) {
             entry["runWith"] = json!({"posixUser": u});
+        }
+        if let Some(arns) = c.secret_access.get(&p.component_name) {
+            entry["configurationUpdate"] =
+                json!({"merge": secret_access_control(&p.component_name, arns).to_string()});
         }
         deploy.insert(p.component_name.clone(), entry);
     }
@@ -620,9 +643,24 @@ fn deployment_request(
     })
 }
 
+/// What SecretManager needs of the token exchange role to read `secrets` (its "Requirements":
+/// `secretsmanager:GetSecretValue` on each). A secret named without its ARN's random suffix is
+/// matched with `-??????`, as Secrets Manager's IAM examples do ("Permissions policy examples").
+/// A name that itself ends like a suffix (`db-backup`) is allowed both ways.
+fn secrets_access(secrets: &[String]) -> Value {
+    let resources: Vec<String> = secrets
+        .iter()
+        .flat_map(|a| {
+            let whole = crate::model::resources::secret_has_suffix(a).then(|| a.clone());
+            whole.into_iter().chain([format!("{a}-??????")])
+        })
+        .collect();
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": resources}]})
+}
+
 /// The token exchange role: the core role, trusted by the credentials provider, with the access
 /// the nucleus needs (and the artifacts of native components).
-fn token_exchange_role(desired: &Desired, natives: bool) -> Role {
+fn token_exchange_role(desired: &Desired, natives: bool, secrets: &[String]) -> Role {
     let c = &desired.roles.core;
     let mut role = c.clone();
     role.assume_role_policy = merge_policies(
@@ -634,7 +672,7 @@ fn token_exchange_role(desired: &Desired, natives: bool) -> Role {
     role.v2_inline_policy = merge_policies(std::iter::once(tes_access()).chain(natives.then(|| {
         let bucket = default_artifact_bucket(&desired.account(), &desired.region());
         json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": format!("arn:aws:s3:::{bucket}/{}*", artifact_root_prefix(""))}]})
-    })));
+    })).chain((!secrets.is_empty()).then(|| secrets_access(secrets))));
     role
 }
 
@@ -776,7 +814,7 @@ pub fn derive(desired: &Desired) -> Result<Plan, PlanError> {
         region,
         files: desired.files.clone(),
         iam: IamPlan {
-            token_exchange_role: token_exchange_role(desired, !m.natives.is_empty()),
+            token_exchange_role: token_exchange_role(desired, !m.natives.is_empty(), &secrets),
             lambda_role,
         },
         iot,

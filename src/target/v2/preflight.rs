@@ -160,11 +160,7 @@ pub fn role_needs(plan: &Plan, artifacts: Option<&ArtifactObjects>) -> Vec<RoleN
 
 /// A secret ARN as Secrets Manager makes it: `name-XXXXXX`. ARNs given whole are kept.
 fn with_suffix(arn: &str) -> String {
-    let name = arn.rsplit(":secret:").next().unwrap_or("");
-    let has_suffix = name
-        .rsplit_once('-')
-        .is_some_and(|(_, s)| s.len() == 6 && s.chars().all(|c| c.is_ascii_alphanumeric()));
-    if has_suffix {
+    if crate::model::resources::secret_has_suffix(arn) {
         arn.to_string()
     } else {
         format!("{arn}-AbCdEf")
