@@ -579,6 +579,17 @@ fn log_manager(desired: &Desired, components: &[ComponentPlan]) -> Option<Value>
 /// Developer Guide, "Retrieve secret values", Authorization: operation
 /// `aws.greengrass#GetSecretValue`, resources the secrets' ARNs; Lambda function components too).
 fn secret_access_control(component: &str, arns: &[String]) -> Value {
+    // The secret manager matches the ARN it resolved, with Secrets Manager's random suffix; an
+    // ARN ggp built from a name has none, so the suffixed form is allowed too (IPC
+    // authorization resources take `*`).
+    let arns: Vec<String> = arns
+        .iter()
+        .flat_map(|a| {
+            let suffixed =
+                (!crate::model::resources::secret_has_suffix(a)).then(|| format!("{a}-*"));
+            std::iter::once(a.clone()).chain(suffixed)
+        })
+        .collect();
     json!({"accessControl": {SECRET_MANAGER: {format!("{component}:secrets:1"): {
         "policyDescription": "the function's secrets (its function.conf localSecretsManagerResources)",
         "operations": ["aws.greengrass#GetSecretValue"],
