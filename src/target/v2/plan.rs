@@ -256,6 +256,11 @@ fn check_functions<'a>(m: &mut Mapping<'a>) {
             Ok(None) => {}
         }
         let c = &f.conf;
+        if let Some(e) = c.existing.as_ref().filter(|e| e.version == "$LATEST") {
+            // CreateComponentVersion imports a published version: a lambdaArn qualified with
+            // $LATEST is refused (LambdaFunctionRecipeSource.lambdaArn, Greengrass V2 API).
+            m.unsupported.push(format!("function {name}: {} points at $LATEST, and a Lambda function component imports a published version only: publish one and point the alias at it (aws lambda publish-version --function-name {}; aws lambda update-alias --function-name {} --name {} --function-version N)", e.alias_arn, e.function_arn, e.function_arn, c.alias_name));
+        }
         if c.language.family() == Family::Executable {
             // A native component runs outside any container: volumes are seen at their source path.
             for v in &c.local_volume_resources {
