@@ -70,6 +70,9 @@ pub mod exit {
     pub const PROVISION_INPUT: i32 = 36;
     /// An IAM change did not propagate within the wait.
     pub const IAM_PROPAGATION: i32 = 37;
+    /// The preflight (IoT `TestAuthorization`, IAM `SimulatePrincipalPolicy`) denies the core an
+    /// action it needs: nothing is deployed.
+    pub const PREFLIGHT_DENIED: i32 = 38;
 
     // 40–49: the offline bundle (`ggp bundle`, `--bundle`, `--script`, `--oem`).
     /// The inputs cannot make a bundle (no certificate, a bad ARN, an unknown option).

@@ -44,6 +44,14 @@ pub struct Access {
     pub read_write: bool,
 }
 
+/// Whether the secret ARN `arn` ends in the 6-character random suffix Secrets Manager gives each
+/// secret (`name-AbC123`); an ARN built from a name has none.
+pub fn secret_has_suffix(arn: &str) -> bool {
+    let name = arn.rsplit(":secret:").next().unwrap_or("");
+    name.rsplit_once('-')
+        .is_some_and(|(_, s)| s.len() == 6 && s.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
 /// Greengrass resource names: `[^a-zA-Z0-9:_-]` → `-`, as GGP derived them from paths.
 fn resource_id(prefix: &str, path: &str) -> String {
     sanitize_id(&format!("{prefix}{}", path.trim_start_matches('/')))

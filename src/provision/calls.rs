@@ -29,9 +29,19 @@ impl Call {
     /// Everything that is not a Get/List/Describe (or an S3 Head, a CloudWatch Logs
     /// FilterLogEvents) changes something.
     pub fn is_mutating(&self) -> bool {
-        !["Get", "List", "Describe", "Head", "FilterLogEvents"]
-            .iter()
-            .any(|p| self.operation.starts_with(p))
+        // IoT TestAuthorization and IAM SimulatePrincipalPolicy only evaluate policies (the
+        // preflight asks them); they change nothing in the account.
+        ![
+            "Get",
+            "List",
+            "Describe",
+            "Head",
+            "FilterLogEvents",
+            "TestAuthorization",
+            "SimulatePrincipalPolicy",
+        ]
+        .iter()
+        .any(|p| self.operation.starts_with(p))
     }
 }
 

@@ -40,6 +40,38 @@ pub enum ProvisionError {
     Input(String),
     #[error("{0}")]
     Propagation(String),
+    /// The preflight's denials (each names the action, the resource and the policies asked).
+    #[error("{}", denied_message(.0))]
+    Denied(Vec<super::authz::AuthCheck>),
+}
+
+/// One line per denial: what the core needs, why, and which policy to change.
+fn denied_message(denied: &[super::authz::AuthCheck]) -> String {
+    let mut s = format!(
+        "the account's own authorization check denies {} action(s) the core needs; nothing was deployed:",
+        denied.len()
+    );
+    for d in denied {
+        let who = if d.api.starts_with("iot:") {
+            "the core certificate"
+        } else {
+            "the token exchange role"
+        };
+        let policies = if d.policies.is_empty() {
+            "no policy".to_string()
+        } else {
+            d.policies.join(", ")
+        };
+        let verdict = match d.decision.as_str() {
+            "explicitDeny" => format!("explicitly denied by {policies}"),
+            _ => format!("allowed by no statement of {policies}"),
+        };
+        s.push_str(&format!(
+            "\n  {} on {} ({}): {verdict} ({} asked of {who} {})",
+            d.action, d.resource, d.reason, d.api, d.principal
+        ));
+    }
+    s
 }
 
 impl ProvisionError {
@@ -53,6 +85,7 @@ impl ProvisionError {
             ProvisionError::Injected(_) => code::PROVISION_INJECTED,
             ProvisionError::Input(_) => code::PROVISION_INPUT,
             ProvisionError::Propagation(_) => code::IAM_PROPAGATION,
+            ProvisionError::Denied(_) => code::PREFLIGHT_DENIED,
         }
     }
 
@@ -83,6 +116,10 @@ impl ProvisionError {
                     .into(),
             ),
             ProvisionError::Input(_) => None,
+            ProvisionError::Denied(_) => Some(
+                "add the action and resource to the policy named (the core's IoT policy, or the token exchange role's policies), or drop --core-policy-name / conf.core.role.iotPolicy to let ggp derive it; then deploy again"
+                    .into(),
+            ),
         }
     }
 

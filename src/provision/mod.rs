@@ -13,6 +13,7 @@
 //! `target::v1` and `target::v2`, which walk these steps in their order.
 //!
 //! Not for: building packages, planning, or writing installers and bundles.
+pub mod authz;
 pub mod calls;
 pub mod destroy;
 pub mod error;
@@ -214,6 +215,10 @@ pub struct DeployReport {
     pub private_key: Option<String>,
     pub state_file: String,
     pub warnings: Vec<String>,
+    /// Greengrass V2: the account's answers to what the core needs (IoT TestAuthorization, IAM
+    /// SimulatePrincipalPolicy), asked before the deployment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<authz::Preflight>,
     pub api_calls: CallStats,
 }
 
@@ -325,6 +330,7 @@ pub(crate) struct Ctx<'a> {
     pub group: String,
     changes: Mutex<Vec<Change>>,
     warnings: Mutex<Vec<String>>,
+    preflight: Mutex<Option<authz::Preflight>>,
     state: Mutex<State>,
     pub store: StateStore,
     fail_after: Option<String>,
@@ -351,6 +357,7 @@ impl<'a> Ctx<'a> {
             group: group.to_string(),
             changes: Mutex::new(Vec::new()),
             warnings: Mutex::new(Vec::new()),
+            preflight: Mutex::new(None),
             state: Mutex::new(state),
             store,
             fail_after,
@@ -479,8 +486,24 @@ impl<'a> Ctx<'a> {
             private_key: key,
             state_file: self.store.state_path().display().to_string(),
             warnings,
+            preflight: self.preflight.lock().ok().and_then(|p| p.clone()),
             api_calls: self.c().recorder().stats(),
         }
+    }
+
+    /// Keeps the preflight's answers for the report.
+    pub(crate) fn set_preflight(&self, p: authz::Preflight) {
+        if let Ok(mut slot) = self.preflight.lock() {
+            *slot = Some(p);
+        }
+    }
+
+    /// True when this run creates, updates or deletes (or would) something of one of `kinds`.
+    pub(crate) fn changes_any(&self, kinds: &[&str]) -> bool {
+        self.changes.lock().is_ok_and(|c| {
+            c.iter()
+                .any(|c| c.action != Action::Unchanged && kinds.contains(&c.kind))
+        })
     }
 }
 

@@ -141,6 +141,9 @@ pub async fn destroy(
 pub enum PlanError {
     #[error("{0}")]
     Unsupported(String),
+    /// The derived core policy is over AWS IoT's size limit.
+    #[error("the core's IoT policy {policy} would be {size} characters (white space not counted); AWS IoT refuses a policy document over {max}", max = crate::target::v2::policy::IOT_POLICY_MAX_CHARS)]
+    PolicyTooLarge { policy: String, size: usize },
 }
 
 impl crate::error::Failure for PlanError {
@@ -148,7 +151,10 @@ impl crate::error::Failure for PlanError {
         crate::error::exit::FAILURE
     }
     fn hint(&self) -> Option<String> {
-        Some("change what the message names (or the target, with --target); `ggp plan` re-checks without touching AWS or Docker".into())
+        Some(match self {
+            PlanError::Unsupported(_) => "change what the message names (or the target, with --target); `ggp plan` re-checks without touching AWS or Docker".into(),
+            PlanError::PolicyTooLarge { .. } => "too many cloud topics for one policy: write the core's policy yourself with wildcards (conf.core.role.iotPolicy) or name one (--core-policy-name); the preflight checks it either way".into(),
+        })
     }
 }
 

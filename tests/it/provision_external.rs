@@ -729,3 +729,46 @@ async fn the_ggp_binary_deploys_existing_functions_and_names_an_empty_wildcard()
     assert_eq!(code, 36, "{out}\n{err}");
     assert!(err.contains("~^nobody~:prod"), "{err}");
 }
+
+/// Issue 14: an alias pointing at `$LATEST` gave a lambdaArn `…:$LATEST`, which
+/// CreateComponentVersion refuses (a component imports a published version). The V2 plan now
+/// names the function, the alias and the commands that fix it, before the core or any component
+/// is made.
+#[tokio::test]
+async fn v2_alias_on_latest_is_refused_naming_the_alias_before_any_change() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let zips = tempfile::tempdir().unwrap();
+    external_functions(&emu, zips.path()).await;
+    let lambda = aws_sdk_lambda::Client::new(&emu.sdk_config().await);
+    lambda
+        .create_alias()
+        .function_name("ext-wild-b")
+        .name("edge")
+        .function_version("$LATEST")
+        .send()
+        .await
+        .unwrap();
+    let edge = alias_arn("ext-wild-b", "edge");
+    let project = project_with("edge", &["HelloPython", &edge]);
+    let run = run(project.path(), "deployments/edge.conf", Target::V2);
+    cloud.clients.recorder().clear();
+    let ctx = run.context(&cloud);
+    let e = match ggp::app::deploy::deploy(&ctx, &run.request()).await {
+        Ok(o) => panic!("deployed an alias on $LATEST: {:?}", o.report),
+        Err(e) => e,
+    };
+    assert_eq!(e.exit_code(), 1, "{e}");
+    let msg = e.to_string();
+    for part in [
+        edge.as_str(),
+        "points at $LATEST",
+        "aws lambda publish-version --function-name",
+        "--name edge",
+    ] {
+        assert!(msg.contains(part), "{part} not in: {msg}");
+    }
+    // Only the thing group exists: deploy makes it first, as its id is GROUP_ID in the functions'
+    // environments, before the existing functions are read (it is ggp's, and destroy removes it).
+    assert_eq!(cloud.clients.recorder().mutating(), ["IoT.CreateThingGroup"]);
+}

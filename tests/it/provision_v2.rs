@@ -1076,10 +1076,50 @@ async fn unchecked_core_role_without_the_credentials_provider_trust_is_refused()
         .send()
         .await
         .unwrap();
+    // Trusted but with no access of its own: the preflight (IAM SimulatePrincipalPolicy) finds
+    // that LogManager could not write the logs, and nothing is deployed (exit 38).
+    let err = match ggp::app::deploy::deploy(&ctx, &req).await {
+        Ok(o) => panic!(
+            "deployed with a role that cannot write logs: {:?}",
+            o.report
+        ),
+        Err(e) => provision_fixture::provision_error(e),
+    };
+    assert_eq!(ggp::error::Failure::exit_code(&err), 38, "{err:?}");
+    let msg = err.to_string();
+    for part in [
+        "logs:CreateLogGroup",
+        "logs:PutLogEvents",
+        "arn:aws:iam::123456789012:role/users-own-role",
+        "log-group:/aws/greengrass/UserComponent/us-east-1/v2-group-HelloPython",
+        "nothing was deployed",
+    ] {
+        assert!(msg.contains(part), "{part} not in: {msg}");
+    }
+    let deployments = cloud
+        .clients
+        .greengrassv2
+        .list_deployments()
+        .send()
+        .await
+        .unwrap();
+    assert!(deployments.deployments().is_empty(), "{deployments:?}");
+
+    // With the access the installer's GreengrassV2TokenExchangeRoleAccess grants, it deploys.
+    iam.put_role_policy()
+        .role_name("users-own-role")
+        .policy_name("TokenExchangeRoleAccess")
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "s3:GetBucketLocation"], "Resource": "*"}]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
     let report = ggp::app::deploy::deploy(&ctx, &req)
         .await
         .map_err(provision_fixture::provision_error)
-        .expect("deploy with a trusted role")
+        .expect("deploy with a trusted role with access")
         .report;
     report.result().expect("deployed");
 }
@@ -1127,4 +1167,82 @@ async fn failed_component_reuse_deletes_and_recreates_the_failed_version() {
         state,
         Some(aws_sdk_greengrassv2::types::CloudComponentState::Deployable)
     );
+}
+
+/// Issue 14: a core policy the user names (`--core-policy-name`) was used unchecked. AWS's own
+/// minimal V2 policy, as the Developer Guide gives it, allows none of the components' topics, so
+/// HelloPython's IoT Core event source (`<thing>/python/request`) would be denied on the device.
+/// The preflight asks IoT TestAuthorization with the core certificate: the deploy stops with
+/// exit 38 naming the action, the topic filter and the policy, and no deployment is made; with
+/// the topics added to the policy, the same command deploys.
+#[tokio::test]
+async fn a_named_core_policy_without_the_event_source_topic_is_denied_by_the_preflight() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let thing = format!("{GROUP}_Core");
+    let mut users = ggp::target::v2::policy::minimal_v2_iot_policy(
+        REGION,
+        ACCOUNT,
+        &thing,
+        "ggp-example-greengrass-core-role-alias",
+    );
+    let iot = &cloud.clients.iot;
+    iot.create_policy()
+        .policy_name("users-core-policy")
+        .policy_document(users.to_string())
+        .send()
+        .await
+        .unwrap();
+    let setup = example();
+    let mut req = setup.request();
+    req.model.core_policy_name = Some("users-core-policy".into());
+    let ctx = setup.context(&cloud);
+    let err = match ggp::app::deploy::deploy(&ctx, &req).await {
+        Ok(o) => panic!("deployed with a policy missing the topics: {:?}", o.report),
+        Err(e) => provision_fixture::provision_error(e),
+    };
+    assert_eq!(ggp::error::Failure::exit_code(&err), 38, "{err:?}");
+    let msg = err.to_string();
+    for part in [
+        format!(
+            "iot:Subscribe on arn:aws:iot:{REGION}:{ACCOUNT}:topicfilter/{thing}/python/request"
+        ),
+        format!("iot:Receive on arn:aws:iot:{REGION}:{ACCOUNT}:topic/{thing}/python/request"),
+        "allowed by no statement of users-core-policy".into(),
+        "iot:TestAuthorization".into(),
+        "nothing was deployed".into(),
+    ] {
+        assert!(msg.contains(&part), "{part} not in: {msg}");
+    }
+    // Only the denied needs are named: connecting and the jobs topics are allowed.
+    assert!(!msg.contains(":client/"), "{msg}");
+    assert!(!msg.contains("jobs/notify-next"), "{msg}");
+    let deployments = cloud
+        .clients
+        .greengrassv2
+        .list_deployments()
+        .send()
+        .await
+        .unwrap();
+    assert!(deployments.deployments().is_empty(), "{deployments:?}");
+
+    // The user adds the topics (a new default version of their policy): the deploy goes through.
+    let topics = ggp::target::v2::policy::CloudTopics {
+        subscribe: [format!("{thing}/python/request")].into(),
+        publish: [format!("{thing}/python/hello")].into(),
+    };
+    ggp::target::v2::policy::add_cloud_topics(&mut users, REGION, ACCOUNT, &topics);
+    iot.create_policy_version()
+        .policy_name("users-core-policy")
+        .policy_document(users.to_string())
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    let report = ggp::app::deploy::deploy(&ctx, &req)
+        .await
+        .map_err(provision_fixture::provision_error)
+        .expect("deploy with the topics allowed")
+        .report;
+    report.result().expect("deployed");
 }

@@ -30,6 +30,9 @@ pub(super) struct MappedConnector {
     pub output_topics: Vec<String>,
     /// The connector has cloud subscriptions (`fromCloudSubscriptions`/`toCloudSubscriptions`).
     pub cloud: bool,
+    /// Set by [`wire`]: the component reads and writes its topics on AWS IoT Core
+    /// (`PubSubToIoTCore`), having cloud subscriptions and no local ones.
+    pub iot_core: bool,
 }
 
 pub(super) fn has_wildcard(topic: &str) -> bool {
@@ -157,6 +160,7 @@ pub(super) fn map(desired: &Desired, m: &mut Mapping) -> Vec<MappedConnector> {
                 output_topics: c.output_topics.clone(),
                 cloud: !c.from_cloud_subscriptions.is_empty()
                     || !c.to_cloud_subscriptions.is_empty(),
+                iot_core: false,
             }),
         }
     }
@@ -185,12 +189,12 @@ fn route_id(source: &str, subject: &str, target: &str) -> String {
 /// input topics become that function's event sources (returned: function → topics).
 pub(super) fn wire(
     desired: &Desired,
-    connectors: &[MappedConnector],
+    connectors: &mut [MappedConnector],
     router: &mut BTreeMap<String, Value>,
     m: &mut Mapping,
 ) -> BTreeMap<String, Vec<String>> {
     let mut sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for c in connectors {
+    for c in connectors.iter_mut() {
         let target = format!("component:{}", c.component);
         let mut local = false;
         for f in &desired.functions {
@@ -220,8 +224,13 @@ pub(super) fn wire(
             }
         }
         if c.cloud && !local {
+            // aws.greengrass.Cloudwatch 3.x: `PubSubToIoTCore` (default false, local pub/sub)
+            // makes it read InputTopic and write OutputTopic on AWS IoT Core (Greengrass V2
+            // Developer Guide, "Amazon CloudWatch metrics" component, Configuration).
+            // (The deployment request sets it: `deployment_request` in plan.rs.)
+            c.iot_core = true;
             m.warnings.push(format!(
-                "connector {}: {} reads and writes its topics on AWS IoT Core (PubSubToIoTCore): the core's IoT policy must allow them",
+                "connector {}: {} reads and writes its topics on AWS IoT Core (PubSubToIoTCore): the core's IoT policy must allow them (ggp's derived policy does)",
                 c.name, c.component
             ));
         }

@@ -5,8 +5,10 @@
 
 use serde_json::json;
 
+use super::artifacts::ArtifactLocation;
 use super::greengrass::{self, ThingGroupInfo};
 use super::plan::Plan;
+use super::preflight;
 use super::recipe::{artifact_root_prefix, default_artifact_bucket, ComponentKind};
 use crate::model::{merge_policies, Role};
 use crate::provision::{
@@ -148,7 +150,7 @@ async fn walk(
         iam::converge(ctx, &tes, plan.iam.lambda_role.as_ref(), None),
         iot::converge_core(ctx, core, opts)
     );
-    let (roles, _identity) = (roles?, identity?);
+    let (roles, identity) = (roles?, identity?);
     greengrass::converge_membership(ctx, &core.thing_name, &plan.iot.thing_group_name).await?;
     let (alias, versions, endpoints) = tokio::join!(
         iot::converge_role_alias(ctx, core, &roles.core_arn),
@@ -159,6 +161,24 @@ async fn walk(
     endpoints?;
     let versions = versions?;
     let components = greengrass::converge_components(ctx, plan, &versions, packages, opts).await?;
+    // Before the deployment: may the core do what its components need? (A dry run reports it.)
+    let location = ArtifactLocation::of(ctx, opts);
+    let objects = preflight::ArtifactObjects {
+        bucket: &location.bucket,
+        prefix: &location.prefix,
+        versions: &components,
+    };
+    let checked = preflight::run(
+        ctx,
+        plan,
+        &identity.certificate_arn,
+        &roles.core_arn,
+        Some(&objects),
+    )
+    .await?;
+    if ctx.apply {
+        checked.result()?;
+    }
     let target = group
         .map(|g| g.arn.clone())
         .unwrap_or_else(|| plan.iot.thing_group_arn.clone());

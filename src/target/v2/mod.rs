@@ -8,6 +8,7 @@
 //! - [`converge`]: the deploy (and its dry run) over the shared provisioning steps and V2's own in
 //!   [`greengrass`] (thing group, membership, component versions, the deployment awaited on the
 //!   core device), with [`artifacts`] in S3 and [`convert`] turning request JSON into SDK values;
+//!   before the deployment, [`preflight`] asks the account whether the core may do what it needs;
 //! - [`destroy`]: deleting what ggp made for the group;
 //! - [`bundle`]: the offline installer (config.yaml, the nucleus, certificates).
 
@@ -20,6 +21,7 @@ pub mod destroy;
 pub mod greengrass;
 pub mod plan;
 pub mod policy;
+pub mod preflight;
 pub mod public;
 pub mod recipe;
 mod render;

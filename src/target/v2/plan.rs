@@ -46,7 +46,8 @@ use serde_json::{json, Value};
 
 use super::connectors::{self, MappedConnector};
 use super::policy::{
-    add_shadow_things, broad_v2_iot_policy, minimal_v2_iot_policy, tes_access, tes_trust,
+    add_cloud_topics, add_shadow_things, broad_v2_iot_policy, iot_policy_size,
+    minimal_v2_iot_policy, tes_access, tes_trust, CloudTopics, IOT_POLICY_MAX_CHARS,
 };
 use super::public::{public_entry, LEGACY_ROUTER, LOG_MANAGER, SECRET_MANAGER, SHADOW_MANAGER};
 use super::recipe::{
@@ -82,6 +83,9 @@ pub struct IotPlan {
     pub core: CoreIot,
     pub thing_group_name: String,
     pub thing_group_arn: String,
+    /// What the core does on AWS IoT Core for its components (in the derived policy; checked by
+    /// the preflight whatever policy the core has).
+    pub cloud_topics: CloudTopics,
 }
 
 impl Serialize for IotPlan {
@@ -144,6 +148,9 @@ pub struct Plan {
     /// resolves them first; an offline plan lists them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub external_functions: Vec<FunctionRef>,
+    /// The secrets SecretManager reads for the functions (ARNs; in the deployment request too).
+    #[serde(skip)]
+    pub secrets: Vec<String>,
 }
 
 /// What the mapping found so far: what has no V2 mapping, warnings, and how each function is
@@ -249,6 +256,11 @@ fn check_functions<'a>(m: &mut Mapping<'a>) {
             Ok(None) => {}
         }
         let c = &f.conf;
+        if let Some(e) = c.existing.as_ref().filter(|e| e.version == "$LATEST") {
+            // CreateComponentVersion imports a published version: a lambdaArn qualified with
+            // $LATEST is refused (LambdaFunctionRecipeSource.lambdaArn, Greengrass V2 API).
+            m.unsupported.push(format!("function {name}: {} points at $LATEST, and a Lambda function component imports a published version only: publish one and point the alias at it (aws lambda publish-version --function-name {}; aws lambda update-alias --function-name {} --name {} --function-version N)", e.alias_arn, e.function_arn, e.function_arn, c.alias_name));
+        }
         if c.language.family() == Family::Executable {
             // A native component runs outside any container: volumes are seen at their source path.
             for v in &c.local_volume_resources {
@@ -354,6 +366,8 @@ fn native_topics(
 struct Components {
     list: Vec<ComponentPlan>,
     secrets: BTreeSet<String>,
+    /// Component → the secrets (ARNs) it may read through SecretManager.
+    secret_access: BTreeMap<String, Vec<String>>,
     run_with: RunWith,
 }
 
@@ -419,6 +433,7 @@ fn components(
     let mut out = Components {
         list: Vec::new(),
         secrets: BTreeSet::new(),
+        secret_access: BTreeMap::new(),
         run_with: RunWith::new(),
     };
     for f in &desired.functions {
@@ -467,8 +482,12 @@ fn components(
             },
         );
         for s in &f.conf.local_secrets_manager_resources {
-            out.secrets
-                .insert(secret_arn(&desired.region(), &desired.account(), s));
+            let arn = secret_arn(&desired.region(), &desired.account(), s);
+            out.secrets.insert(arn.clone());
+            out.secret_access
+                .entry(component.clone())
+                .or_default()
+                .push(arn);
         }
         if let Some(u) = recipe::posix_user(&f.conf) {
             out.run_with.insert(component.clone(), u);
@@ -560,6 +579,29 @@ fn log_manager(desired: &Desired, components: &[ComponentPlan]) -> Option<Value>
     Some(json!({"logsUploaderConfiguration": uploader}))
 }
 
+/// The authorization a component needs to read `arns` from SecretManager: without it the secret
+/// manager answers the component's GetSecretValue with an authorization error (Greengrass V2
+/// Developer Guide, "Retrieve secret values", Authorization: operation
+/// `aws.greengrass#GetSecretValue`, resources the secrets' ARNs; Lambda function components too).
+fn secret_access_control(component: &str, arns: &[String]) -> Value {
+    // The secret manager matches the ARN it resolved, with Secrets Manager's random suffix; an
+    // ARN ggp built from a name has none, so the suffixed form is allowed too (IPC
+    // authorization resources take `*`).
+    let arns: Vec<String> = arns
+        .iter()
+        .flat_map(|a| {
+            let suffixed =
+                (!crate::model::resources::secret_has_suffix(a)).then(|| format!("{a}-*"));
+            std::iter::once(a.clone()).chain(suffixed)
+        })
+        .collect();
+    json!({"accessControl": {SECRET_MANAGER: {format!("{component}:secrets:1"): {
+        "policyDescription": "the function's secrets (its function.conf localSecretsManagerResources)",
+        "operations": ["aws.greengrass#GetSecretValue"],
+        "resources": arns,
+    }}}})
+}
+
 /// The `CreateDeployment` request: every component, plus the public components the mapping needs.
 fn deployment_request(
     desired: &Desired,
@@ -573,6 +615,10 @@ fn deployment_request(
         let mut entry = json!({"componentVersion": p.component_version});
         if let Some(u) = c.run_with.get(&p.component_name) {
             entry["runWith"] = json!({"posixUser": u});
+        }
+        if let Some(arns) = c.secret_access.get(&p.component_name) {
+            entry["configurationUpdate"] =
+                json!({"merge": secret_access_control(&p.component_name, arns).to_string()});
         }
         deploy.insert(p.component_name.clone(), entry);
     }
@@ -613,9 +659,24 @@ fn deployment_request(
     })
 }
 
+/// What SecretManager needs of the token exchange role to read `secrets` (its "Requirements":
+/// `secretsmanager:GetSecretValue` on each). A secret named without its ARN's random suffix is
+/// matched with `-??????`, as Secrets Manager's IAM examples do ("Permissions policy examples").
+/// A name that itself ends like a suffix (`db-backup`) is allowed both ways.
+fn secrets_access(secrets: &[String]) -> Value {
+    let resources: Vec<String> = secrets
+        .iter()
+        .flat_map(|a| {
+            let whole = crate::model::resources::secret_has_suffix(a).then(|| a.clone());
+            whole.into_iter().chain([format!("{a}-??????")])
+        })
+        .collect();
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": resources}]})
+}
+
 /// The token exchange role: the core role, trusted by the credentials provider, with the access
 /// the nucleus needs (and the artifacts of native components).
-fn token_exchange_role(desired: &Desired, natives: bool) -> Role {
+fn token_exchange_role(desired: &Desired, natives: bool, secrets: &[String]) -> Role {
     let c = &desired.roles.core;
     let mut role = c.clone();
     role.assume_role_policy = merge_policies(
@@ -627,23 +688,58 @@ fn token_exchange_role(desired: &Desired, natives: bool) -> Role {
     role.v2_inline_policy = merge_policies(std::iter::once(tes_access()).chain(natives.then(|| {
         let bucket = default_artifact_bucket(&desired.account(), &desired.region());
         json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": format!("arn:aws:s3:::{bucket}/{}*", artifact_root_prefix(""))}]})
-    })));
+    })).chain((!secrets.is_empty()).then(|| secrets_access(secrets))));
     role
+}
+
+/// What the core's components do on AWS IoT Core: routes from the cloud to a function are its
+/// IOT_CORE event sources (the core subscribes), routes to the cloud are published by the legacy
+/// subscription router or by the native component itself; a connector with cloud subscriptions
+/// (and no local ones) reads its input topics and writes its output topics on IoT Core
+/// (`PubSubToIoTCore`).
+fn cloud_topics(desired: &Desired, connectors: &[connectors::MappedConnector]) -> CloudTopics {
+    let mut t = CloudTopics::default();
+    for r in &desired.routes {
+        match (&r.source, &r.target) {
+            (Endpoint::Cloud, Endpoint::Function(_)) => t.subscribe.insert(r.topic.clone()),
+            (Endpoint::Function(_) | Endpoint::ShadowService, Endpoint::Cloud) => {
+                t.publish.insert(r.topic.clone())
+            }
+            _ => false,
+        };
+    }
+    for c in connectors.iter().filter(|c| c.cloud && c.iot_core) {
+        t.subscribe.extend(c.input_topics.iter().cloned());
+        t.publish.extend(c.output_topics.iter().cloned());
+    }
+    t
 }
 
 /// The core's identity in its thing group, with the V2 policy; and whether the user must allow
 /// other things' shadow topics themselves (a policy ggp does not write).
-fn iot(desired: &Desired, thing_group_arn: &str) -> (IotPlan, bool) {
+fn iot(
+    desired: &Desired,
+    thing_group_arn: &str,
+    cloud_topics: CloudTopics,
+) -> Result<(IotPlan, bool), PlanError> {
     let (_, others) = shadow_things(desired);
     let c = &desired.core;
+    let (region, account) = (desired.region(), desired.account());
     let document = match &c.policy {
         CorePolicy::Existing(_) => None,
         CorePolicy::Configured(doc) => Some(doc.clone()),
-        CorePolicy::Broad => Some(broad_v2_iot_policy()),
+        CorePolicy::Broad => Some(broad_v2_iot_policy(&region, &account, &c.role_alias)),
         CorePolicy::Derived => {
-            let (region, account) = (desired.region(), desired.account());
             let mut p = minimal_v2_iot_policy(&region, &account, &c.thing_name, &c.role_alias);
             add_shadow_things(&mut p, &region, &account, &others);
+            add_cloud_topics(&mut p, &region, &account, &cloud_topics);
+            let size = iot_policy_size(&p);
+            if size > IOT_POLICY_MAX_CHARS {
+                return Err(PlanError::PolicyTooLarge {
+                    policy: c.policy_name.clone(),
+                    size,
+                });
+            }
             Some(p)
         }
     };
@@ -657,8 +753,9 @@ fn iot(desired: &Desired, thing_group_arn: &str) -> (IotPlan, bool) {
         core: c.iot(document, others.iter().map(|t| t.to_string()).collect()),
         thing_group_name: desired.group.clone(),
         thing_group_arn: thing_group_arn.to_string(),
+        cloud_topics,
     };
-    (plan, note)
+    Ok((plan, note))
 }
 
 /// The V2 plan of `desired`. Every V1 feature without a V2 mapping is named in one error.
@@ -670,10 +767,10 @@ pub fn derive(desired: &Desired) -> Result<Plan, PlanError> {
         recipes: BTreeMap::new(),
         natives: BTreeSet::new(),
     };
-    let connectors = connectors::map(desired, &mut m);
+    let mut connectors = connectors::map(desired, &mut m);
     check_functions(&mut m);
     let mut router = router(&m);
-    let connector_sources = connectors::wire(desired, &connectors, &mut router, &mut m);
+    let connector_sources = connectors::wire(desired, &mut connectors, &mut router, &mut m);
     without_natives(&m, &mut router);
     let components = components(&mut m, &router, &connectors, &connector_sources);
     if !m.unsupported.is_empty() {
@@ -702,7 +799,12 @@ pub fn derive(desired: &Desired) -> Result<Plan, PlanError> {
         .cloned()
         .collect();
     let lambda_role = desired.roles.lambda.clone().filter(|_| !lambda.is_empty());
-    let (iot, shadow_policy_note) = iot(desired, &thing_group_arn);
+    let secrets: Vec<String> = components.secrets.iter().cloned().collect();
+    let (iot, shadow_policy_note) = iot(
+        desired,
+        &thing_group_arn,
+        cloud_topics(desired, &connectors),
+    )?;
     let mut warnings: Vec<String> = desired
         .config_warnings
         .iter()
@@ -728,7 +830,7 @@ pub fn derive(desired: &Desired) -> Result<Plan, PlanError> {
         region,
         files: desired.files.clone(),
         iam: IamPlan {
-            token_exchange_role: token_exchange_role(desired, !m.natives.is_empty()),
+            token_exchange_role: token_exchange_role(desired, !m.natives.is_empty(), &secrets),
             lambda_role,
         },
         iot,
@@ -744,5 +846,6 @@ pub fn derive(desired: &Desired) -> Result<Plan, PlanError> {
             .collect(),
         warnings,
         external_functions: desired.external_functions.clone(),
+        secrets,
     })
 }
