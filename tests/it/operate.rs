@@ -425,7 +425,7 @@ async fn v1_status_shows_the_group_its_deployment_and_definitions_and_the_group_
 
 #[tokio::test]
 async fn v1_a_failed_deployment_is_failed_in_status_and_diagnosed_with_the_function_and_fix() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let project = example_copy();
     let s = setup(
@@ -724,7 +724,7 @@ async fn logs_follow_prints_a_line_written_after_it_started_then_stops_on_sigint
 
 #[tokio::test]
 async fn a_function_ggp_deployed_carries_its_conf_and_a_second_group_reuses_it_by_alias_arn() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let project = example_copy();
     let a = setup(

@@ -175,7 +175,7 @@ fn external_listing(l: &Value) -> Value {
 
 #[tokio::test]
 async fn v1_alias_arns_and_wildcards_are_used_as_is() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let zips = tempfile::tempdir().unwrap();
     external_functions(&emu, zips.path()).await;
@@ -352,7 +352,7 @@ async fn v1_alias_arns_and_wildcards_are_used_as_is() {
 
 #[tokio::test]
 async fn a_wildcard_that_matches_nothing_is_an_error_naming_it() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let zips = tempfile::tempdir().unwrap();
     external_functions(&emu, zips.path()).await;
@@ -479,7 +479,7 @@ fn bare_repository(tmp: &Path) -> PathBuf {
 
 #[tokio::test]
 async fn a_git_function_is_cloned_loaded_and_deployed_like_a_local_folder() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let tmp = tempfile::tempdir().unwrap();
     let bare = bare_repository(tmp.path());
@@ -647,7 +647,7 @@ fn ggp_cli(
 /// and a wildcard that matches nothing: exit 36 naming it.
 #[tokio::test]
 async fn the_ggp_binary_deploys_existing_functions_and_names_an_empty_wildcard() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let zips = tempfile::tempdir().unwrap();
     external_functions(&emu, zips.path()).await;
     let sensor = alias_arn("ext-sensor", "live");
