@@ -81,6 +81,17 @@ impl Arch {
         }
     }
 
+    /// The `architecture` a Greengrass V2 nucleus reports for such a device, which component
+    /// recipes match in `Manifests[].Platform` (AWS "Component recipe reference" → Platform:
+    /// `amd64`, `aarch64`, `arm` for ARMv7 and ARMv6, `x86`).
+    pub fn greengrass_architecture(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "amd64",
+            Arch::Armv8 | Arch::Armv8Openwrt => "aarch64",
+            Arch::Armv7lRaspbian | Arch::Armv7lOpenwrt | Arch::Armv6lRaspbian => "arm",
+        }
+    }
+
     /// ELF `e_machine` of native code built for this architecture.
     pub fn elf_machine(self) -> u16 {
         match self {

@@ -58,6 +58,64 @@ pub(crate) async fn converge(
     Ok(Roles { core_arn: core })
 }
 
+/// Whether the trust policy `doc` lets `service` assume the role: an Allow statement whose action
+/// is `sts:AssumeRole` (or `sts:*`, `*`) and whose `Principal.Service` names the service (string
+/// or list), the form IAM documents for service principals.
+pub fn trusts_service(doc: &Value, service: &str) -> bool {
+    let has = |v: &Value, want: &dyn Fn(&str) -> bool| match v {
+        Value::String(s) => want(s),
+        Value::Array(a) => a.iter().any(|x| x.as_str().is_some_and(want)),
+        _ => false,
+    };
+    let statements = match &doc["Statement"] {
+        Value::Array(a) => a.clone(),
+        Value::Object(_) => vec![doc["Statement"].clone()],
+        _ => Vec::new(),
+    };
+    statements.iter().any(|st| {
+        st["Effect"] == "Allow"
+            && has(&st["Action"], &|a| {
+                matches!(
+                    a.to_ascii_lowercase().as_str(),
+                    "sts:assumerole" | "sts:*" | "*"
+                )
+            })
+            && has(&st["Principal"]["Service"], &|p| p == service)
+    })
+}
+
+/// Checks, before any change, that an existing role the user named (`--core-role-name`, not
+/// managed by ggp) trusts `service`: ggp does not rewrite a role it did not create, and without
+/// that trust the role cannot do its job (on Greengrass V2 the token exchange role is assumed by
+/// `credentials.iot.amazonaws.com`). A role ggp manages is left to [`converge`]; a missing role
+/// is [`converge`]'s error too.
+pub(crate) async fn check_existing_trust(
+    ctx: &Ctx<'_>,
+    plan: &RolePlan,
+    service: &str,
+) -> Result<(), ProvisionError> {
+    if plan.managed {
+        return Ok(());
+    }
+    let name = &plan.name;
+    let role = match ctx.c().iam.get_role().role_name(name).send().await {
+        Ok(out) => out.role,
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) => return Err(e).doing(|| format!("reading the core role {name}")),
+    };
+    let trust = role
+        .as_ref()
+        .and_then(|r| r.assume_role_policy_document.as_deref())
+        .and_then(parse_policy)
+        .unwrap_or(Value::Null);
+    if trusts_service(&trust, service) {
+        return Ok(());
+    }
+    Err(ProvisionError::Input(format!(
+        "the core role {name} (--core-role-name) is the Greengrass V2 token exchange role, but its trust policy does not let {service} assume it; it lacks the statement {{\"Effect\": \"Allow\", \"Principal\": {{\"Service\": \"{service}\"}}, \"Action\": \"sts:AssumeRole\"}}. Nothing was changed: ggp does not rewrite a role it did not create. Add that statement to the role's trust policy (aws iam update-assume-role-policy --role-name {name} --policy-document file://trust.json), or leave out --core-role-name to let ggp manage the role"
+    )))
+}
+
 /// One IAM write of a role's convergence, run concurrently with the others.
 type Op<'a> = Pin<Box<dyn Future<Output = Result<(), ProvisionError>> + Send + 'a>>;
 
@@ -569,6 +627,33 @@ mod tests {
         assert_eq!(normalize(&a), normalize(&b));
         let c = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": ["sts:AssumeRole"], "Principal": {"Service": ["lambda.amazonaws.com"]}}]});
         assert_ne!(normalize(&a), normalize(&c));
+    }
+
+    #[test]
+    fn trust_of_a_service_is_found_in_the_forms_iam_allows() {
+        let svc = "credentials.iot.amazonaws.com";
+        let yes = [
+            r#"{"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "credentials.iot.amazonaws.com"}}]}"#,
+            r#"{"Statement": {"Effect": "Allow", "Action": ["sts:TagSession", "sts:AssumeRole"], "Principal": {"Service": ["lambda.amazonaws.com", "credentials.iot.amazonaws.com"]}}}"#,
+        ];
+        let no = [
+            r#"{"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}]}"#,
+            r#"{"Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole", "Principal": {"Service": "credentials.iot.amazonaws.com"}}]}"#,
+            r#"{"Statement": [{"Effect": "Allow", "Action": "sts:TagSession", "Principal": {"Service": "credentials.iot.amazonaws.com"}}]}"#,
+            "{}",
+        ];
+        for d in yes {
+            assert!(
+                trusts_service(&serde_json::from_str(d).unwrap(), svc),
+                "{d}"
+            );
+        }
+        for d in no {
+            assert!(
+                !trusts_service(&serde_json::from_str(d).unwrap(), svc),
+                "{d}"
+            );
+        }
     }
 
     #[test]

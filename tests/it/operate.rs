@@ -901,13 +901,14 @@ fn deploy_takes_the_csr_as_pem_text_as_well_as_a_file() {
             "no key is made: it stays with the CSR's owner"
         );
     }
-    // Text that is no CSR is refused with the flag named.
+    // PEM text that is no CSR (a certificate block, not a key: no key material is committed) is
+    // refused with the flag named.
     let out = ggp_command(&emu, &dir.path().join("bad"), home.path())
         .args(["--project-dir", project.path().to_str().unwrap()])
         .args(["deploy", "-g", "csr-bad", "-d", "EMPTY", "--target", "v2"])
         .args([
             "--csr",
-            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
         ])
         .output()
         .unwrap();

@@ -151,12 +151,7 @@ fn the_whole_example_maps_with_the_executable_as_a_native_component() {
     let lambdas = p["lambda"].to_string();
     assert!(!lambdas.contains("HelloExecutable"), "{lambdas}");
     assert!(p["artifacts"].to_string().contains("HelloExecutable.zip"));
-    let c = p["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["function"] == "HelloExecutable")
-        .unwrap();
+    let c = component_of(&p, "HelloExecutable");
     assert_eq!(c["kind"], "native");
     assert_eq!(c["componentName"], "test-group-HelloExecutable");
     assert_eq!(
@@ -179,7 +174,7 @@ fn the_whole_example_maps_with_the_executable_as_a_native_component() {
     );
     let a = &m["Artifacts"][0];
     assert_eq!(a["Unarchive"], "ZIP");
-    assert_eq!(a["Uri"], "<unknown:ARTIFACT_URI_HelloExecutable>");
+    assert_eq!(a["Uri"], "<unknown:ARTIFACT_URI_HelloExecutable_X86_64>");
     // It publishes to HelloPython: over IPC, allowed by its access control, no router entry.
     let acl = &r["ComponentConfiguration"]["DefaultConfiguration"]["accessControl"]
         ["aws.greengrass.ipc.pubsub"]["test-group-HelloExecutable:pubsub:1"];
@@ -256,6 +251,16 @@ fn merged(p: &Value, component: &str) -> Value {
         "{component}"
     );
     serde_json::from_str(c["configurationUpdate"]["merge"].as_str().unwrap()).unwrap()
+}
+
+/// The plan's component of `function`.
+fn component_of<'a>(p: &'a Value, function: &str) -> &'a Value {
+    p["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["function"] == function)
+        .unwrap_or_else(|| panic!("no component of {function}"))
 }
 
 /// The legacy subscription router entries, as (source, subject, target).
@@ -489,4 +494,103 @@ fn a_recipe_in_the_function_folder_makes_a_native_component() {
         p["deploymentRequest"]["components"]["com.example.HelloExecutable"]["componentVersion"],
         "1.0.0"
     );
+}
+
+/// Issue 14: V1's FATAL went into the nucleus `logging.level` and LogManager's `minimumLogLevel`,
+/// which accept TRACE, DEBUG, INFO, WARN and ERROR only.
+#[test]
+fn fatal_log_level_becomes_error_for_the_nucleus_and_log_manager_with_a_warning() {
+    let tmp = example_copy();
+    let defaults = tmp.path().join("deployments/deployment.defaults.conf");
+    edit(
+        &defaults,
+        "loggerLevel = \"ERROR\"\n      loggerType = \"AWSCloudWatch\"",
+        "loggerLevel = \"FATAL\"\n      loggerType = \"AWSCloudWatch\"",
+    );
+    edit(
+        &defaults,
+        "component = \"GreengrassSystem\"\n      loggerLevel = \"INFO\"",
+        "component = \"GreengrassSystem\"\n      loggerLevel = \"FATAL\"",
+    );
+    let p = plan_json(tmp.path(), "deployments/hello-python.conf");
+    assert_eq!(
+        p["nucleusLogging"]["level"], "ERROR",
+        "{}",
+        p["nucleusLogging"]
+    );
+    let logs = merged(&p, "aws.greengrass.LogManager");
+    let levels = &logs["logsUploaderConfiguration"]["componentLogsConfigurationMap"];
+    assert_eq!(
+        levels["test-group-HelloPython"]["minimumLogLevel"], "ERROR",
+        "{logs}"
+    );
+    assert!(!p.to_string().contains("\"FATAL\""), "{p}");
+    let warnings: Vec<String> = p["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .filter(|w| w.contains("FATAL"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].contains("component = Lambda, loggerType = AWSCloudWatch"),
+        "{warnings:?}"
+    );
+    assert!(warnings[0].contains("minimumLogLevel"), "{warnings:?}");
+    assert!(
+        warnings[1].contains("component = GreengrassSystem, loggerType = FileSystem"),
+        "{warnings:?}"
+    );
+    assert!(warnings[1].contains("logging.level"), "{warnings:?}");
+}
+
+/// Issue 14: a native component (compiled per architecture) was published with one manifest whose
+/// platform said only `os: linux`, so an ARM core would take an x86-64 package.
+#[test]
+fn arch_specific_package_has_one_manifest_per_built_architecture() {
+    let p: Value = serde_json::from_str(&plan_ok(
+        example(),
+        &[
+            "-d",
+            "deployments/hello-executable.conf",
+            "-a",
+            "X86_64,ARM64,ARM32,ARMV6L_RASPBIAN",
+            "--target",
+            "v2",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    let c = component_of(&p, "HelloExecutable");
+    let manifests = c["request"]["recipe"]["Manifests"].as_array().unwrap();
+    let got: Vec<(String, String)> = manifests
+        .iter()
+        .map(|m| {
+            assert_eq!(m["Platform"]["os"], "linux", "{m}");
+            assert_eq!(m["Artifacts"].as_array().unwrap().len(), 1, "{m}");
+            (
+                m["Platform"]["architecture"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                m["Artifacts"][0]["Uri"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("amd64", "X86_64"),
+        ("aarch64", "ARM64"),
+        ("arm", "ARM32"),
+        ("arm", "ARMV6L_RASPBIAN"),
+    ]
+    .iter()
+    .map(|(a, n)| {
+        (
+            a.to_string(),
+            format!("<unknown:ARTIFACT_URI_HelloExecutable_{n}>"),
+        )
+    })
+    .collect();
+    assert_eq!(got, want);
 }

@@ -670,7 +670,14 @@ async fn the_full_example_deploys_as_v2_with_the_executable_as_a_native_componen
     let r = recipe(&cloud, "v2-group-HelloExecutable", v).await;
     assert_eq!(r["ComponentType"], "aws.greengrass.generic", "{r}");
     assert_eq!(r["ComponentVersion"], json!(v));
+    // Built for one architecture (issue 14: arch-specific packages name it).
+    assert_eq!(r["Manifests"].as_array().unwrap().len(), 1, "{r}");
     let m = &r["Manifests"][0];
+    assert_eq!(
+        m["Platform"],
+        json!({"os": "linux", "architecture": "amd64"}),
+        "{r}"
+    );
     assert_eq!(
         m["Lifecycle"]["Run"],
         "{artifacts:decompressedPath}/HelloExecutable/hello"
@@ -1010,4 +1017,114 @@ async fn a_v1_and_a_v2_group_sharing_the_core_role_leave_each_other_alone() {
     let mut names = names.policy_names().to_vec();
     names.sort();
     assert_eq!(names, ["greengrass-v2-by-ggp", "inline-by-ggp"]);
+}
+
+/// Issue 14: an existing `--core-role-name` role was used unchecked, though on V2 it is the token
+/// exchange role and must trust `credentials.iot.amazonaws.com`. Without that trust the deploy
+/// stops before any change, naming the role and the missing statement; the role is left as is.
+#[tokio::test]
+async fn unchecked_core_role_without_the_credentials_provider_trust_is_refused() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let iam = &cloud.clients.iam;
+    let lambda_only = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}]});
+    iam.create_role()
+        .role_name("users-own-role")
+        .assume_role_policy_document(lambda_only.to_string())
+        .send()
+        .await
+        .unwrap();
+    let setup = example();
+    let mut req = setup.request();
+    req.model.core_role_name = Some("users-own-role".into());
+    let ctx = setup.context(&cloud);
+    let err = match ggp::app::deploy::deploy(&ctx, &req).await {
+        Ok(o) => panic!("deployed with an untrusted role: {:?}", o.report),
+        Err(e) => provision_fixture::provision_error(e),
+    };
+    let msg = err.to_string();
+    assert!(matches!(err, ProvisionError::Input(_)), "{err:?}");
+    for part in [
+        "users-own-role",
+        "--core-role-name",
+        "credentials.iot.amazonaws.com",
+        "sts:AssumeRole",
+        "does not rewrite a role it did not create",
+    ] {
+        assert!(msg.contains(part), "{part} not in: {msg}");
+    }
+    // Nothing of the core was made, and the role is as the user left it.
+    let things = cloud.clients.iot.list_things().send().await.unwrap();
+    assert!(things.things().is_empty(), "{things:?}");
+    let role = iam
+        .get_role()
+        .role_name("users-own-role")
+        .send()
+        .await
+        .unwrap();
+    let doc = ggp::provision::iam::parse_policy(
+        role.role().unwrap().assume_role_policy_document().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(doc, lambda_only);
+
+    // With the trust added, the same role is used as is.
+    let trusted = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": ["lambda.amazonaws.com", "credentials.iot.amazonaws.com"]}}]});
+    iam.update_assume_role_policy()
+        .role_name("users-own-role")
+        .policy_document(trusted.to_string())
+        .send()
+        .await
+        .unwrap();
+    let report = ggp::app::deploy::deploy(&ctx, &req)
+        .await
+        .map_err(provision_fixture::provision_error)
+        .expect("deploy with a trusted role")
+        .report;
+    report.result().expect("deployed");
+}
+
+/// Issue 14: a component version the service marked FAILED, with the same content, was reused
+/// forever (the deploy saw it "unchanged"). It is deleted and created again, and the run says so.
+#[tokio::test]
+async fn failed_component_reuse_deletes_and_recreates_the_failed_version() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let setup = example();
+    setup.deploy(&cloud).await.expect("first deploy");
+    let name = "v2-group-HelloPython";
+    let version = versions_of(&latest_deployment(&cloud).await)[name].clone();
+    let arn = format!("arn:aws:greengrass:{REGION}:{ACCOUNT}:components:{name}:versions:{version}");
+    emu.control(
+        "/ggp-bench/greengrassv2/component-state",
+        json!({"arn": arn, "state": "FAILED", "message": "artifact unreachable"}),
+    );
+
+    let second = setup.deploy(&cloud).await.expect("second deploy");
+    let label = format!("{name} {version}");
+    let change = second
+        .changes
+        .iter()
+        .find(|c| c.kind == "greengrass-component" && c.name == label)
+        .unwrap_or_else(|| panic!("no change of {label}: {:?}", second.changes));
+    assert_eq!(change.action, Action::Create, "{change:?}");
+    assert!(
+        change
+            .details
+            .iter()
+            .any(|d| d.contains("FAILED (artifact unreachable)")),
+        "{change:?}"
+    );
+    let state = gg(&cloud)
+        .describe_component()
+        .arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .and_then(|s| s.component_state().cloned());
+    assert_eq!(
+        state,
+        Some(aws_sdk_greengrassv2::types::CloudComponentState::Deployable)
+    );
 }

@@ -571,6 +571,34 @@ def _component_version(b: "GreengrassBackend", arn: str, public: bool = True) ->
     return cv
 
 
+# The states DescribeComponent's `status.componentState` can have (botocore greengrassv2 model,
+# CloudComponentState): REQUESTED, INITIATED, DEPLOYABLE, FAILED, DEPRECATED.
+COMPONENT_STATES = ("REQUESTED", "INITIATED", "DEPLOYABLE", "FAILED", "DEPRECATED")
+
+
+def set_component_state(b: "GreengrassBackend", body: dict[str, Any]) -> dict[str, Any]:
+    """Bench control (tests only): what the service decides on its own after CreateComponentVersion,
+    e.g. a version that ends FAILED because an artifact could not be read later. `body` is
+    {"arn": <component version ARN>, "state": one of COMPONENT_STATES, "message"?, "errors"?}."""
+    state = body.get("state")
+    if state not in COMPONENT_STATES:
+        raise ValueError(f"state must be one of {', '.join(COMPONENT_STATES)}")
+    arn = body.get("arn")
+    if not isinstance(arn, str):
+        raise ValueError("arn must be a component version ARN")
+    try:
+        cv = _component_version(b, arn, public=False)
+    except ApiError as e:
+        raise ValueError(str(e))
+    errors = body.get("errors") or {}
+    if not isinstance(errors, dict) or not all(isinstance(v, str) for v in errors.values()):
+        raise ValueError("errors must be an object of strings")
+    cv.state = state
+    cv.message = str(body["message"]) if body.get("message") is not None else None
+    cv.errors = {str(k): v for k, v in errors.items()}
+    return {"arn": cv.arn, "status": _status(cv)}
+
+
 @handles("DescribeComponent")
 def describe_component(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
     cv = _component_version(b, p["arn"])

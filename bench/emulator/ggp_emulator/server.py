@@ -117,6 +117,12 @@ def _control(method: str, path: str, body: dict[str, Any], app: Any = None) -> A
         except ValueError as e:
             raise ControlError(str(e))
         return {"thingName": cd.thing_name, "status": cd.status, "region": region}
+    if path == "/ggp-bench/greengrassv2/component-state":
+        region = str(body.get("region") or "us-east-1")
+        try:
+            return greengrass_v2.set_component_state(greengrass_backends[account][region], body)
+        except ValueError as e:
+            raise ControlError(str(e))
     if path == "/ggp-bench/greengrassv2/public-component":
         region = str(body.get("region") or "us-east-1")  # only for the backend; the version is public in every region
         try:

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io
 import json
+import urllib.error
 import zipfile
 
 import boto3
@@ -328,3 +329,17 @@ def test_client_token_makes_create_idempotent(gg2, iot):
     d2 = gg2.create_deployment(targetArn=target, components={}, clientToken="dep-1")
     assert d1["deploymentId"] == d2["deploymentId"]
     assert len(gg2.list_deployments(targetArn=target, historyFilter="ALL")["deployments"]) == 1
+
+
+def test_control_marks_a_component_version_failed(emu, gg2):
+    recipe = {"RecipeFormatVersion": "2020-01-25", "ComponentName": "com.example.F", "ComponentVersion": "1.0.0",
+              "Manifests": [{"Platform": {"os": "linux"}, "Lifecycle": {"Run": "echo hi"}}]}
+    arn = gg2.create_component_version(inlineRecipe=json.dumps(recipe).encode())["arn"]
+    out = emu.post("/ggp-bench/greengrassv2/component-state", {"arn": arn, "state": "FAILED", "message": "gone"})
+    assert out["status"]["componentState"] == "FAILED"
+    status = gg2.describe_component(arn=arn)["status"]
+    assert (status["componentState"], status["message"]) == ("FAILED", "gone")
+    for bad in ({"arn": arn, "state": "BROKEN"}, {"arn": arn + "9", "state": "FAILED"}, {"state": "FAILED"}):
+        with pytest.raises(urllib.error.HTTPError) as e:
+            emu.post("/ggp-bench/greengrassv2/component-state", bad)
+        assert e.value.code == 400, bad

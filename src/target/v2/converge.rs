@@ -14,6 +14,10 @@ use crate::provision::{
     DeployOptions, DeployReport, DeploymentOutcome, Package, ProvisionError, S3Location,
 };
 
+/// The service principal that assumes the token exchange role: the IoT credentials provider
+/// (the trust of `super::policy::tes_trust`).
+const TES_SERVICE: &str = "credentials.iot.amazonaws.com";
+
 /// The step boundaries where `GGP_FAIL_AFTER` can stop a Greengrass V2 deploy of `plan`, in order.
 pub fn steps(plan: &Plan) -> Vec<String> {
     let mut v: Vec<String> = [
@@ -125,6 +129,9 @@ async fn walk(
     packages: &[Package],
     opts: &DeployOptions,
 ) -> Result<DeploymentOutcome, ProvisionError> {
+    // An existing role the user named must already be a token exchange role: checked before any
+    // change of this walk.
+    iam::check_existing_trust(ctx, &plan.iam.token_exchange_role, TES_SERVICE).await?;
     let action = match group {
         Some(g) if !g.created => Action::Unchanged,
         _ => Action::Create,

@@ -10,6 +10,9 @@
 //! its package's sha256 and the artifact location; its package is uploaded to S3 (HeadObject
 //! first) only when that version is created, so unchanged code means no upload and no version.
 //!
+//! A version the service marked FAILED is never reused: ggp deletes it and creates the same content
+//! again (a FAILED version ggp did not make, or with other content, is refused, naming it).
+//!
 //! The deployment carries the tag `ggp:content-hash` of its request; the latest deployment of the
 //! thing group with the same hash (not failed or canceled) means there is nothing to deploy.
 
@@ -240,6 +243,44 @@ async fn wait_deployable(ctx: &Ctx<'_>, arn: &str) -> Result<(), ProvisionError>
     }
 }
 
+/// Reads the component version `arn`; a FAILED version is never deployable, so one holding the same
+/// content (`hash`) is deleted to be created again (versions are immutable and the name is taken),
+/// and one ggp did not make, or with other content, is refused naming it. Returns what remains and
+/// why a create follows.
+async fn drop_failed(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    label: &str,
+    hash: &str,
+) -> Result<(Option<Existing>, Vec<String>), ProvisionError> {
+    let mut found = describe_component(ctx, arn).await?;
+    let mut why_create = Vec::new();
+    if let Some(e) = found.take_if(|e| e.state == Some(CloudComponentState::Failed)) {
+        let message = e.message.unwrap_or_else(|| "no message".into());
+        if e.hash.as_deref() != Some(hash) {
+            return Err(ProvisionError::Conflict(format!(
+                "the component version {label} is FAILED ({message}) and holds other content than ggp's: delete it (aws greengrassv2 delete-component --arn {arn}) or raise its version"
+            )));
+        }
+        ctx.warn(format!(
+            "the component version {label} is FAILED ({message}): ggp deletes it and creates it again"
+        ));
+        if ctx.apply {
+            ctx.c()
+                .greengrassv2
+                .delete_component()
+                .arn(arn)
+                .send()
+                .await
+                .doing(|| format!("deleting the FAILED component version {label}"))?;
+        }
+        why_create.push(format!(
+            "again: the existing version was FAILED ({message})"
+        ));
+    }
+    Ok((found, why_create))
+}
+
 /// Creates every component version of the plan that the account does not hold; returns component
 /// name → version. Lambda function components get the version number their alias points to.
 /// Native components of executables get a version from their recipe and package; their package
@@ -336,7 +377,8 @@ pub(crate) async fn converge_components(
         };
         let arn = component_arn(ctx, &c.component_name, Some(&version));
         let label = format!("{} {version}", c.component_name);
-        match describe_component(ctx, &arn).await? {
+        let (found, why_create) = drop_failed(ctx, &arn, &label, &hash).await?;
+        match found {
             Some(e) if e.hash.as_deref() == Some(hash.as_str()) || e.hash.is_none() => {
                 if e.hash.is_none() && c.kind == ComponentKind::Recipe {
                     ctx.warn(format!(
@@ -381,7 +423,7 @@ pub(crate) async fn converge_components(
                         .doing(|| format!("creating the component version {label}"))?;
                     wait_deployable(ctx, &arn).await?;
                 }
-                ctx.record("greengrass-component", &label, Action::Create, vec![]);
+                ctx.record("greengrass-component", &label, Action::Create, why_create);
             }
         }
         out.insert(c.component_name.clone(), version);

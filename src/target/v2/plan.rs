@@ -8,7 +8,8 @@
 //!   instead (its Lambda function is then not created);
 //! - an executable (C/C++) function without a recipe → a native component ggp writes the recipe of
 //!   ([`super::recipe::native_recipe_for`]): its package zip as the one artifact (`Unarchive:
-//!   ZIP`, uploaded to S3 at deploy time), its handler run from the unarchived folder, its
+//!   ZIP`, uploaded to S3 at deploy time; one manifest per built architecture, with the nucleus's
+//!   `architecture`), its handler run from the unarchived folder, its
 //!   environment as `Setenv`, its topics allowed through IPC `accessControl` (its Lambda function
 //!   is not created either);
 //! - routes into a function → its `eventSources` (`IOT_CORE` from the cloud, `PUB_SUB` from
@@ -52,7 +53,10 @@ use super::recipe::{
     self, artifact_root_prefix, default_artifact_bucket, ComponentKind, ComponentPlan,
     LambdaInputs, NativeTopics, RunWith,
 };
-use crate::config::{placeholder, FunctionRef, LoggerComponent, LoggerConf, LoggerType, Target};
+use crate::arch::Arch;
+use crate::config::{
+    placeholder, FunctionRef, LoggerComponent, LoggerConf, LoggerLevel, LoggerType, Target,
+};
 use crate::language::Family;
 use crate::model::functions::lambda_name;
 use crate::model::resources::secret_arn;
@@ -171,22 +175,64 @@ impl Mapping<'_> {
     }
 }
 
+/// A V1 logger level as Greengrass V2 takes it. The nucleus `logging.level` and LogManager's
+/// `minimumLogLevel` accept TRACE, DEBUG, INFO, WARN and ERROR only (AWS: "Greengrass nucleus"
+/// and "Log manager" component configuration); V1's FATAL becomes ERROR, the nearest level that
+/// still logs fatal errors ([`fatal_level_warnings`] says so).
+fn v2_level(level: LoggerLevel) -> Value {
+    match level {
+        LoggerLevel::Fatal => json!("ERROR"),
+        other => serde_json::to_value(other).unwrap_or_default(),
+    }
+}
+
+/// The FileSystem logger whose level the nucleus takes: the system logger's, else the first one.
+fn nucleus_logger(loggers: &[LoggerConf]) -> Option<&LoggerConf> {
+    let mut fs = loggers
+        .iter()
+        .filter(|l| l.logger_type == LoggerType::FileSystem);
+    fs.clone()
+        .find(|l| l.component == LoggerComponent::GreengrassSystem)
+        .or_else(|| fs.next())
+}
+
 /// The nucleus `logging` configuration (config.yaml) from the deployment's FileSystem loggers:
-/// the system logger's level (else the first one's) and their space summed.
+/// the system logger's level (else the first one's; FATAL as ERROR, see [`v2_level`]) and their
+/// space summed.
 pub fn nucleus_logging(loggers: &[LoggerConf]) -> Option<Value> {
-    let fs_loggers: Vec<_> = loggers
+    let logger = nucleus_logger(loggers)?;
+    let total: u64 = loggers
         .iter()
         .filter(|l| l.logger_type == LoggerType::FileSystem)
-        .collect();
-    (!fs_loggers.is_empty()).then(|| {
-        let level = fs_loggers
-            .iter()
-            .find(|l| l.component == LoggerComponent::GreengrassSystem)
-            .or(fs_loggers.first())
-            .map(|l| serde_json::to_value(l.logger_level).unwrap_or_default());
-        let total: u64 = fs_loggers.iter().filter_map(|l| l.space).sum();
-        json!({"level": level, "totalLogsSizeKB": total})
-    })
+        .filter_map(|l| l.space)
+        .sum();
+    Some(json!({"level": v2_level(logger.logger_level), "totalLogsSizeKB": total}))
+}
+
+/// A warning naming each FATAL logger whose level goes into the nucleus or LogManager
+/// configuration as ERROR.
+fn fatal_level_warnings(loggers: &[LoggerConf]) -> Vec<String> {
+    let nucleus = nucleus_logger(loggers);
+    loggers
+        .iter()
+        .filter(|l| l.logger_level == LoggerLevel::Fatal)
+        .filter_map(|l| {
+            let (kind, config) = match l.logger_type {
+                LoggerType::FileSystem if nucleus.is_some_and(|n| std::ptr::eq(n, l)) => {
+                    ("FileSystem", "the nucleus logging.level")
+                }
+                LoggerType::FileSystem => return None,
+                LoggerType::AWSCloudWatch => ("AWSCloudWatch", "LogManager's minimumLogLevel"),
+            };
+            let component = match l.component {
+                LoggerComponent::GreengrassSystem => "GreengrassSystem",
+                LoggerComponent::Lambda => "Lambda",
+            };
+            Some(format!(
+                "logger {{ component = {component}, loggerType = {kind} }}: loggerLevel FATAL has no Greengrass V2 equivalent ({config} accepts TRACE, DEBUG, INFO, WARN, ERROR): ERROR is used, which also logs errors that are not fatal; set loggerLevel = ERROR to silence this"
+            ))
+        })
+        .collect()
 }
 
 /// Functions' recipes, and the V1 features of functions that V2 cannot run.
@@ -327,8 +373,22 @@ fn native_component(
         .and_then(|a| Path::new(&a.package).file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| format!("{}.zip", f.name()));
-    let recipe =
-        recipe::native_recipe_for(&m.desired.group, &f.conf, &component, &zip, &env, topics);
+    let archs: Vec<Arch> = m
+        .desired
+        .artifacts
+        .iter()
+        .filter(|a| a.function == f.name())
+        .map(|a| a.arch)
+        .collect();
+    let recipe = recipe::native_recipe_for(
+        &m.desired.group,
+        &archs,
+        &f.conf,
+        &component,
+        &zip,
+        &env,
+        topics,
+    );
     if !f.conf.pinned {
         m.warnings.push(format!("function {}: its native component runs the executable once, for as long as it runs (pinned = false and timeoutInSeconds do not apply)", f.name()));
     }
@@ -476,7 +536,7 @@ fn log_manager(desired: &Desired, components: &[ComponentPlan]) -> Option<Value>
                 LoggerComponent::GreengrassSystem => "system",
                 LoggerComponent::Lambda => "lambda",
             };
-            (c, serde_json::to_value(l.logger_level).unwrap_or_default())
+            (c, v2_level(l.logger_level))
         })
         .collect();
     if levels.is_empty() {
@@ -650,6 +710,7 @@ pub fn derive(desired: &Desired) -> Result<Plan, PlanError> {
         .chain(desired.external_note())
         .collect();
     warnings.append(&mut m.warnings);
+    warnings.extend(fatal_level_warnings(&desired.loggers));
     if shadow_policy_note {
         warnings.push(format!(
             "ShadowManager syncs the shadows of {} over the core's connection: the core's IoT policy (not ggp's) must allow their $aws/things/<thing>/shadow/* topics",

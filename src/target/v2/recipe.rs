@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::connectors::has_wildcard;
 use super::public::{hard_dependency, LEGACY_ROUTER, SECRET_MANAGER, SHADOW_MANAGER};
+use crate::arch::Arch;
 use crate::config::{has_placeholder, placeholder, EncodingType, FunctionConf};
 use crate::model::{Function, Known};
 
@@ -108,7 +109,8 @@ pub fn native_version(recipe: &Value, package_sha256: &str, location: &str) -> S
     content_version(&json!({"recipe": recipe, "package": package_sha256, "location": location}))
 }
 
-/// The recipe of a native component with its version and artifact URI filled in.
+/// The recipe of a native component with its version and artifact URI filled in. A deploy is for
+/// one architecture (`-a`), so its recipe has one manifest, whose artifact is that package.
 pub fn fill_native_recipe(recipe: &Value, version: &str, uri: &str) -> Value {
     let mut r = recipe.clone();
     r["ComponentVersion"] = json!(version);
@@ -210,10 +212,11 @@ fn native_access(
     access
 }
 
-/// The recipe ggp writes for an executable function (ComponentVersion and the artifact URI are
-/// placeholders until deploy time).
+/// The recipe ggp writes for an executable function built for `archs` (ComponentVersion and the
+/// artifact URIs are placeholders until deploy time).
 pub(super) fn native_recipe_for(
     group: &str,
+    archs: &[Arch],
     f: &FunctionConf,
     component: &str,
     zip: &str,
@@ -249,15 +252,36 @@ pub(super) fn native_recipe_for(
         let d = hard_dependency(SHADOW_MANAGER);
         recipe["ComponentDependencies"] = json!({SHADOW_MANAGER: {"VersionRequirement": d["versionRequirement"], "DependencyType": "HARD"}});
     }
-    recipe["Manifests"] = json!([{
-        "Platform": {"os": "linux"},
-        "Lifecycle": lifecycle,
-        "Artifacts": [{
-            "Uri": placeholder(&format!("ARTIFACT_URI_{}", f.function_name)),
-            "Unarchive": "ZIP",
-            "Permission": {"Read": "OWNER", "Execute": "OWNER"},
-        }],
-    }]);
+    // Compiled code runs on the architecture it was built for only: one manifest per built
+    // architecture, matched by the nucleus's `architecture`, each with its own package.
+    let manifest = |platform: Value, uri: String| {
+        json!({
+            "Platform": platform,
+            "Lifecycle": lifecycle,
+            "Artifacts": [{
+                "Uri": placeholder(&uri),
+                "Unarchive": "ZIP",
+                "Permission": {"Read": "OWNER", "Execute": "OWNER"},
+            }],
+        })
+    };
+    let manifests: Vec<Value> = if archs.is_empty() {
+        vec![manifest(
+            json!({"os": "linux"}),
+            format!("ARTIFACT_URI_{}", f.function_name),
+        )]
+    } else {
+        archs
+            .iter()
+            .map(|a| {
+                manifest(
+                    json!({"os": "linux", "architecture": a.greengrass_architecture()}),
+                    format!("ARTIFACT_URI_{}_{}", f.function_name, a.name()),
+                )
+            })
+            .collect()
+    };
+    recipe["Manifests"] = Value::Array(manifests);
     recipe
 }
 
