@@ -419,7 +419,7 @@ fn action_runs_doctor_plan_and_build_against_the_bench() {
 /// their sha256, secrets kept apart from what may be published.
 #[test]
 fn action_deploy_job_reports_group_id_bundles_and_sha256() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let project = sample_project();
     let p = project.path();
     let runner = Runner::new();
