@@ -1,7 +1,7 @@
 //! The Lambda runtimes AWS no longer lets anyone create or update functions on, and what ggp does
 //! about a function on one of them.
 //!
-//! [`TABLE`] is AWS's "Deprecated runtimes" table as read on [`READ_ON`] from [`SOURCE`]: per
+//! [`TABLE`] is AWS's "Deprecated runtimes" table as transcribed on [`READ_ON`] from [`SOURCE`]: per
 //! runtime the deprecation date, the date Lambda blocks CreateFunction and the date it blocks
 //! function updates. A runtime not in the table is treated as creatable. [`check`] applies it to a
 //! loaded project once the target is known:
@@ -22,7 +22,9 @@ use crate::language::Language;
 
 /// The AWS page the table is transcribed from.
 pub const SOURCE: &str = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html";
-/// The day [`SOURCE`] was read.
+/// The day the table was written down from [`SOURCE`]. Transcribed, not fetched: the machine it
+/// was written on has no web access, so the rows are what was known of the page then (see
+/// [`TABLE`]) and must be re-checked against it.
 pub const READ_ON: Date = Date::new(2026, 12, 4);
 
 /// A calendar day (UTC), ordered by time.
@@ -123,6 +125,14 @@ const fn row(runtime: &'static str, dep: Date, create: Date, update: Date) -> Ro
 
 /// AWS's dates, as transcribed from [`SOURCE`] on [`READ_ON`] (python3.7 and java8 are the Amazon
 /// Linux 1 runtimes).
+///
+/// RE-CHECK against [`SOURCE`]: these dates were transcribed, not fetched (no web access where
+/// they were written). As far as was known they are the page's (including AWS's extension of the
+/// block-update dates of the older runtimes to 2026-02-28), but the page may by now list more
+/// runtimes past their block dates (nodejs18.x, python3.9, and the Amazon Linux 2 runtimes, which
+/// include the upgrade targets python3.11 and java8.al2 of [`upgrade`]); a runtime missing here is
+/// treated as creatable. The emulator's copy (`bench/emulator/ggp_emulator/runtimes.py`) must
+/// change with it.
 pub const TABLE: &[Row] = &[
     row(
         "python3.7",
@@ -215,7 +225,7 @@ impl fmt::Display for BlockedRuntimes {
         write!(
             f,
             "runtimes::check: Lambda no longer creates functions on these runtimes (today is {}; \
-             dates from {SOURCE}, read {READ_ON}); a Greengrass V2 deploy would fail at CreateFunction:",
+             dates transcribed from {SOURCE} on {READ_ON}); a Greengrass V2 deploy would fail at CreateFunction:",
             self.today
         )?;
         for b in &self.functions {

@@ -2,11 +2,13 @@
 refused on a runtime past its block date, as Lambda refuses them.
 
 The dates are the "Deprecated runtimes" table of
-https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html (read 2026-12-04): from "Block
+https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html (transcribed 2026-12-04): from "Block
 function create" CreateFunction refuses the runtime; from "Block function update" updating a
 function on it (its configuration or its code) is refused. The error is Lambda's own:
 HTTP 400 `InvalidParameterValueException` (botocore `lambda` model, CreateFunction errors) with the
 message below. ggp's copy of the table is `src/runtimes.rs`; a Rust test keeps the two equal.
+The dates were transcribed, not fetched (no web access where they were written): re-check them
+against the page, as `src/runtimes.rs` (TABLE) says.
 
 The clock is the real date (UTC) unless the emulator is started with `--today YYYY-MM-DD` or
 `GGP_BENCH_TODAY` (the Greengrass V1 tests model the V1 era, before any V1 runtime was blocked).
