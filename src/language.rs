@@ -28,6 +28,8 @@ pub enum Language {
     Node(u8),
     /// Java major version.
     Java(u8),
+    /// Java 8 on Amazon Linux 2 (Lambda's `java8.al2`; `java8` is Amazon Linux 1).
+    Java8Al2,
     Executable,
 }
 
@@ -54,7 +56,7 @@ impl Language {
         match self {
             Language::Python(..) => Family::Python,
             Language::Node(_) => Family::Node,
-            Language::Java(_) => Family::Java,
+            Language::Java(_) | Language::Java8Al2 => Family::Java,
             Language::Executable => Family::Executable,
         }
     }
@@ -65,6 +67,7 @@ impl Language {
             Language::Python(a, b) => format!("PYTHON{a}_{b}"),
             Language::Node(v) => format!("NODEJS{v}_X"),
             Language::Java(v) => format!("JAVA{v}"),
+            Language::Java8Al2 => "JAVA8_AL2".into(),
             Language::Executable => "EXECUTABLE".into(),
         }
     }
@@ -76,6 +79,7 @@ impl Language {
             Language::Node(v) => format!("nodejs{v}.x"),
             Language::Java(8) => "java8".into(),
             Language::Java(v) => format!("java{v}"),
+            Language::Java8Al2 => "java8.al2".into(),
             Language::Executable => EXECUTABLE_RUNTIME.into(),
         }
     }
@@ -84,6 +88,9 @@ impl Language {
     pub fn from_lambda_runtime(runtime: &str) -> Option<Language> {
         if runtime == EXECUTABLE_RUNTIME {
             return Some(Language::Executable);
+        }
+        if runtime == "java8.al2" {
+            return Some(Language::Java8Al2);
         }
         let name = runtime.to_ascii_uppercase().replace('.', "_");
         let name = match name.strip_prefix("JAVA") {
@@ -98,7 +105,7 @@ impl Language {
         match self {
             Language::Python(a, b) => Some(format!("python{a}.{b}")),
             Language::Node(_) => Some("node".into()),
-            Language::Java(_) => Some("java".into()),
+            Language::Java(_) | Language::Java8Al2 => Some("java".into()),
             Language::Executable => None,
         }
     }
@@ -109,6 +116,7 @@ impl Language {
         v.extend(PYTHON3_MINORS.map(|m| format!("PYTHON3_{m}")));
         v.extend(NODE_MAJORS.iter().map(|m| format!("NODEJS{m}_X")));
         v.extend(JAVA_MAJORS.iter().map(|m| format!("JAVA{m}")));
+        v.push("JAVA8_AL2".into());
         v.push("EXECUTABLE".into());
         v.extend(["Python", "Java", "Node"].map(String::from));
         v
@@ -148,6 +156,9 @@ impl FromStr for Language {
                 .then_some(Language::Node(v))
                 .ok_or_else(err);
         }
+        if up == "JAVA8_AL2" {
+            return Ok(Language::Java8Al2);
+        }
         if let Some(rest) = up.strip_prefix("JAVA") {
             let v: u8 = rest.parse().map_err(|_| err())?;
             return JAVA_MAJORS
@@ -186,6 +197,7 @@ mod tests {
             ("NODEJS20_X", "nodejs20.x"),
             ("JAVA8", "java8"),
             ("JAVA11", "java11"),
+            ("JAVA8_AL2", "java8.al2"),
             (
                 "EXECUTABLE",
                 "arn:aws:greengrass:::runtime/function/executable",
@@ -197,6 +209,14 @@ mod tests {
         for (name, runtime) in cases {
             let l: Language = name.parse().unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(l.lambda_runtime(), runtime);
+        }
+    }
+
+    #[test]
+    fn lambda_runtimes_read_back_as_their_language() {
+        for name in ["PYTHON3_11", "NODEJS22_X", "JAVA8", "JAVA8_AL2", "JAVA17"] {
+            let l: Language = name.parse().unwrap();
+            assert_eq!(Language::from_lambda_runtime(&l.lambda_runtime()), Some(l));
         }
     }
 

@@ -16,7 +16,8 @@
 //! report. [`aws`] resolves credentials, region and endpoints as the AWS CLI does and makes every
 //! client; [`doctor`] reports on them and on the Docker engine. [`diagnose`] is the table of known
 //! failure patterns `ggp diagnose` matches a group's reports and logs against. Errors meet in [`error`], which
-//! imports no stage. Shared value types: [`arch::Arch`], [`language::Language`].
+//! imports no stage. Shared value types: [`arch::Arch`], [`language::Language`]; [`runtimes`] is the table of
+//! Lambda runtimes AWS blocks, applied once the target is known.
 
 pub mod app;
 pub mod arch;
@@ -34,6 +35,7 @@ pub mod error;
 pub mod language;
 pub mod model;
 pub mod provision;
+pub mod runtimes;
 pub mod target;
 pub mod topics;
 

@@ -85,6 +85,9 @@ pub async fn build(ctx: &Context, req: &BuildRequest) -> Result<BuildReport> {
     let mut project = ctx.load(&source, &injected)?;
     let git = GitCheckouts::clone_all(&project)?; // git functions: built from a clone
     git.add_to(&mut project, &injected, &ctx.env)?;
+    // Built for the runtime a deploy would use (an upgraded one with `upgradeRuntime`).
+    let target = crate::target::pick(None, project.deployment.target, None);
+    ctx.check_runtimes(&mut project, target)?;
     let mut opts = BuildOptions::for_project(&ctx.paths.root, ctx.env.clone());
     if let Some(out) = &req.out {
         opts.out_dir = std::path::absolute(out).map_err(|e| crate::error::Error::io(out, e))?;

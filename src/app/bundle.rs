@@ -87,7 +87,7 @@ async fn endpoints(ctx: &Context, state: &Stored) -> Result<(String, String)> {
 pub async fn bundle(ctx: &Context, req: &BundleRequest) -> Result<BundleReport> {
     let epoch = ctx.epoch()?;
     // Loaded once: its target, loggers and runtimes (none of which depend on account or region).
-    let project: Option<Project> = match &req.deployment {
+    let mut project: Option<Project> = match &req.deployment {
         Some(dep) => Some(ctx.load(&ctx.source(dep), &Injected::offline(&req.group, None))?),
         None => None,
     };
@@ -97,6 +97,9 @@ pub async fn bundle(ctx: &Context, req: &BundleRequest) -> Result<BundleReport> 
         conf,
         Some(&ctx.state(&req.state_dir, &req.group)?),
     );
+    if let Some(p) = project.as_mut() {
+        ctx.check_runtimes(p, target)?;
+    }
     let out_dir = match &req.out {
         Some(o) => std::path::absolute(o).map_err(|e| crate::error::Error::io(o, e))?,
         None => ctx.paths.root.join("build"),

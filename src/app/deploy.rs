@@ -82,16 +82,20 @@ pub async fn deploy(ctx: &Context, req: &DeployRequest) -> Result<DeployOutcome>
     // The project is checked and its packages built before anything touches AWS.
     let offline = Injected::offline(&req.group, ctx.offline_region());
     let mut project = ctx.load(&source, &offline)?;
-    // What `ggp plan` shows as warnings (unknown keys, a function.cf.yaml ggp does not deploy).
-    for w in &project.warnings {
-        tracing::warn!("{w}");
-    }
     // Git functions are cloned once and built like local folders; existing Lambda functions are
     // resolved once the account is known.
     let git = GitCheckouts::clone_all(&project)?;
     git.add_to(&mut project, &offline, &ctx.env)?;
     let state = ctx.state(&req.provision.state_dir, &req.group)?;
     let target = target::pick(req.target, project.deployment.target, Some(&state));
+    // A blocked Lambda runtime stops the deploy here, before anything is built or changed; an
+    // upgraded one is what gets built.
+    ctx.check_runtimes(&mut project, target)?;
+    // What `ggp plan` shows as warnings (unknown keys, a function.cf.yaml ggp does not deploy,
+    // upgraded runtimes).
+    for w in &project.warnings {
+        tracing::warn!("{w}");
+    }
     let arch = one_arch(&req.archs, target, &project)?;
     let packages = packages(ctx, req, &project, arch).await?;
 
@@ -106,6 +110,7 @@ pub async fn deploy(ctx: &Context, req: &DeployRequest) -> Result<DeployOutcome>
     };
     let mut project = ctx.load(&source, &injected)?;
     crate::provision::resolve_functions(cloud, &mut project, &git, &injected, &ctx.env).await?;
+    ctx.check_runtimes(&mut project, target)?;
     let mut opts = req.model.clone();
     opts.archs = vec![arch];
     let plan = Plan::derive(&model::build(&project, &injected, &opts), target)?;

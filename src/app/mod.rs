@@ -164,6 +164,29 @@ impl Context {
         Ok(StateStore::new(dir).load(group)?)
     }
 
+    /// The day the runtime table is applied on: `GGP_TODAY=YYYY-MM-DD`, else the system clock
+    /// (UTC).
+    pub fn today(&self) -> Result<crate::runtimes::Date> {
+        match self.env.get("GGP_TODAY").filter(|v| !v.is_empty()) {
+            Some(v) => v.parse().map_err(|e| {
+                crate::error::Error::Usage(format!(
+                    "GGP_TODAY: {e} (unset it to use the system date)"
+                ))
+            }),
+            None => Ok(crate::runtimes::Date::today()),
+        }
+    }
+
+    /// The Lambda runtime table applied to `project` for `target` (`crate::runtimes::check`):
+    /// blocked runtimes upgraded where the project allows it, refused on V2 otherwise.
+    pub fn check_runtimes(
+        &self,
+        project: &mut Project,
+        target: crate::config::Target,
+    ) -> Result<()> {
+        Ok(crate::runtimes::check(project, target, self.today()?)?)
+    }
+
     /// `SOURCE_DATE_EPOCH`, or 0.
     pub fn epoch(&self) -> Result<u64> {
         match self.env.get("SOURCE_DATE_EPOCH").filter(|v| !v.is_empty()) {

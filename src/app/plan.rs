@@ -82,7 +82,7 @@ pub async fn plan(ctx: &Context, req: &PlanRequest) -> Result<PlanReport> {
     let source = ctx.source(&req.deployment);
     let injected = Injected::offline(&req.group, ctx.offline_region());
     let started = std::time::Instant::now();
-    let project = ctx.load(&source, &injected)?;
+    let mut project = ctx.load(&source, &injected)?;
     tracing::debug!(
         "loaded {} function(s) in {:?}",
         project.functions.len(),
@@ -90,6 +90,8 @@ pub async fn plan(ctx: &Context, req: &PlanRequest) -> Result<PlanReport> {
     );
     let state = ctx.state(&req.state_dir, &req.group)?;
     let target = target::pick(req.target, project.deployment.target, Some(&state));
+    // Before the account is asked anything: a blocked runtime fails the plan either way.
+    ctx.check_runtimes(&mut project, target)?;
     if !req.offline {
         if let Some(report) = online(ctx, req, target).await? {
             return Ok(report);
@@ -129,6 +131,7 @@ async fn online(ctx: &Context, req: &PlanRequest, target: Target) -> Result<Opti
     let mut project = ctx.load(&source, &injected)?;
     let git = GitCheckouts::clone_all(&project)?;
     crate::provision::resolve_functions(cloud, &mut project, &git, &injected, &ctx.env).await?;
+    ctx.check_runtimes(&mut project, target)?;
     let desired = model::build(&project, &injected, &req.model);
     let plan = Plan::derive(&desired, target)?;
     // Code is compared when a package was built already (`ggp build`); never built here.

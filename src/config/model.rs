@@ -294,9 +294,15 @@ pub struct DeploymentConf {
     /// `conf.core.broadIotPolicy = true` restores GGP's `iot:*`/`greengrass:*` policy when no
     /// `iotPolicy` is configured.
     pub broad_iot_policy: bool,
+    /// `conf.upgradeRuntime = true`: on Greengrass V2, functions on a runtime Lambda no longer
+    /// creates are built and deployed for its successor (`crate::runtimes`). A function's own
+    /// `conf.upgradeRuntime` wins.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub upgrade_runtime: bool,
 }
 
 const DEPLOYMENT_CONF_KEYS: &[&str] = &[
+    "upgradeRuntime",
     "functions",
     "connectors",
     "core",
@@ -335,6 +341,7 @@ impl DeploymentConf {
         let core = conf.object("core")?;
         let sync_shadow = core.bool_or("syncShadow", true)?;
         let broad_iot_policy = core.bool_or("broadIotPolicy", false)?;
+        let upgrade_runtime = conf.bool_or("upgradeRuntime", false)?;
         let core_role_r = core.object("role")?;
         let core_role = RoleConf::read(&core_role_r)?;
         let lambda = conf.object("lambda")?;
@@ -399,6 +406,7 @@ impl DeploymentConf {
             loggers,
             environment_variables,
             broad_iot_policy,
+            upgrade_runtime,
         })
     }
 
@@ -491,6 +499,10 @@ pub struct FunctionConf {
     /// A builder image to use instead of ggp's default for this function.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build_image: Option<String>,
+    /// `conf.upgradeRuntime` of the function (or of `function.defaults.conf`): over the
+    /// deployment's setting; `None` when neither says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade_runtime: Option<bool>,
     /// The `conf.functions` entry this function was resolved from when it is not a folder under
     /// `functions/` (a git URL, an alias ARN, a `~wildcard~`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -535,6 +547,7 @@ const FUNCTION_CONF_KEYS: &[&str] = &[
     "javaBinaryHandler",
     "jarPath",
     "buildImage",
+    "upgradeRuntime",
     // Documented by GGP but never read by its code; accepted so old projects do not warn.
     "functionBinary",
     "groupOwnerSetting",
@@ -640,6 +653,7 @@ impl FunctionConf {
             service_role_iam_policy: c.json("serviceRoleIamPolicy"),
             jar_path: c.opt_string("jarPath")?,
             build_image: c.opt_string("buildImage")?,
+            upgrade_runtime: c.opt_bool("upgradeRuntime")?,
             resolved_from: None,
             source_dir: None,
             existing: None,

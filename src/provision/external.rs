@@ -456,7 +456,7 @@ mod tests {
         assert_eq!(l("python3.8").as_deref(), Some("PYTHON3_8"));
         assert_eq!(l("python2.7").as_deref(), Some("PYTHON2_7"));
         assert_eq!(l("nodejs12.x").as_deref(), Some("NODEJS12_X"));
-        assert_eq!(l("java8.al2").as_deref(), Some("JAVA8"));
+        assert_eq!(l("java8.al2").as_deref(), Some("JAVA8_AL2"));
         assert_eq!(l("java11").as_deref(), Some("JAVA11"));
         assert_eq!(
             l(crate::language::EXECUTABLE_RUNTIME).as_deref(),

@@ -99,7 +99,7 @@ async fn provision(emu: &emulator::Emulator, group: &str, new_thing: bool) -> Pr
 
 /// Provisions `group` in a fresh emulator and lets the emulator go (device work needs no cloud).
 async fn provisioned(group: &str) -> Provisioned {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     provision(&emu, group, true).await
 }
 
@@ -554,7 +554,7 @@ async fn a_bundle_for_another_architecture_is_refused() {
 #[tokio::test]
 async fn a_second_install_upgrades_in_place_and_keeps_the_certificates() {
     let group = "bundle-upgrade";
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let first = provision(&emu, group, true).await;
     // the same thing with new keys (as --force-create-new-keys would make)
     let second = provision(&emu, group, false).await;
@@ -721,7 +721,7 @@ async fn bundled_debs_install_offline_and_satisfy_the_check() {
 
 #[tokio::test]
 async fn same_inputs_give_identical_bytes_and_split_main_archives_match_across_groups() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let a = provision(&emu, "repro-a", true).await;
     let b = provision(&emu, "repro-b", true).await;
     drop(emu);
@@ -866,7 +866,7 @@ fn the_pinned_table_refuses_the_stand_in_for_a_real_file_name() {
 
 #[tokio::test]
 async fn outputs_are_uploaded_to_s3_without_the_secrets_archive() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let p = provision(&emu, "bundle-s3", true).await;
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&emu.sdk_config().await)
@@ -947,7 +947,7 @@ fn ggp(
 #[tokio::test]
 async fn ggp_bundle_writes_the_outputs_of_a_provisioned_group_reproducibly() {
     use ggp::provision::state::{CertOrigin, CertState, State, StateStore};
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let group = "cli-group";
     let p = provision(&emu, group, true).await;
     let home = tempfile::tempdir().unwrap();

@@ -289,7 +289,7 @@ fn action_installs_a_given_binary_or_a_checked_release() {
 
 #[test]
 fn action_runs_doctor_plan_and_build_against_the_bench() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let project = sample_project();
     let p = project.path();
     let runner = Runner::new();
@@ -419,7 +419,7 @@ fn action_runs_doctor_plan_and_build_against_the_bench() {
 /// their sha256, secrets kept apart from what may be published.
 #[test]
 fn action_deploy_job_reports_group_id_bundles_and_sha256() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let project = sample_project();
     let p = project.path();
     let runner = Runner::new();
@@ -567,7 +567,7 @@ const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm93bmVyL2dncDpyZWY6cmVm
 
 #[test]
 fn action_role_arn_assumes_the_role_with_the_jobs_oidc_token() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let token_service = Stub::start(|req| {
         if req.header("authorization") == Some("bearer request-token-Uu56") {
             Reply::json(200, format!(r#"{{"count":1,"value":"{JWT}"}}"#))
@@ -726,7 +726,7 @@ fn ggp_sh(cwd: &Path, home: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32,
 
 #[test]
 fn ggp_sh_runs_the_image_with_the_project_credentials_and_engine_and_leaves_nothing() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     build_image();
     let project = sample_project();
     let home = tempfile::tempdir().unwrap();

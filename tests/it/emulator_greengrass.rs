@@ -108,7 +108,7 @@ async fn create_role(emu: &emulator::Emulator, name: &str) -> String {
 
 #[tokio::test]
 async fn v1_service_role_round_trip() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let (gg, _, _) = clients(&emu).await;
     let role = create_role(&emu, "GreengrassServiceRole").await;
     assert_eq!(
@@ -156,7 +156,7 @@ async fn v1_service_role_round_trip() {
 
 #[tokio::test]
 async fn v1_logger_definition_round_trip() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let (gg, _, _) = clients(&emu).await;
     let created = gg
         .create_logger_definition()
@@ -257,7 +257,7 @@ async fn v1_logger_definition_round_trip() {
 
 #[tokio::test]
 async fn v1_connector_definition_round_trip() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let (gg, _, _) = clients(&emu).await;
     let created = gg
         .create_connector_definition()
@@ -330,7 +330,7 @@ async fn v1_connector_definition_round_trip() {
 
 #[tokio::test]
 async fn v1_definitions_can_be_created_without_initial_version() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let (gg, _, _) = clients(&emu).await;
     // Each create without InitialVersion succeeds and reports no version.
     macro_rules! bare {
@@ -360,7 +360,7 @@ async fn v1_definitions_can_be_created_without_initial_version() {
 
 #[tokio::test]
 async fn v1_function_definition_version_keeps_default_config() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let (gg, _, _) = clients(&emu).await;
     let function = Function::builder()
         .id("f")
@@ -408,7 +408,7 @@ async fn v1_function_definition_version_keeps_default_config() {
 
 #[tokio::test]
 async fn v1_group_version_keeps_logger_and_connector_arns() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let (gg, _, _) = clients(&emu).await;
     let loggers = gg
         .create_logger_definition()
@@ -479,7 +479,7 @@ async fn v1_group_version_keeps_logger_and_connector_arns() {
 
 #[tokio::test]
 async fn v1_subscription_from_a_core_thing_with_underscore() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let (gg, _, _) = clients(&emu).await;
     let sub = Subscription::builder()
         .id("up")
@@ -509,7 +509,7 @@ async fn v1_subscription_from_a_core_thing_with_underscore() {
 
 #[tokio::test]
 async fn v1_group_certificate_authority() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let (gg, _, _) = clients(&emu).await;
     let group = gg.create_group().name("g").send().await.unwrap();
     let gid = group.id().unwrap();
@@ -548,7 +548,7 @@ async fn v1_group_certificate_authority() {
 
 #[tokio::test]
 async fn v1_connectivity_info() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let (gg, _, _) = clients(&emu).await;
     let info = ConnectivityInfo::builder()
         .id("lan")
@@ -575,7 +575,7 @@ async fn v1_connectivity_info() {
 
 #[tokio::test]
 async fn v1_tags() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let (gg, _, _) = clients(&emu).await;
     let group = gg
         .create_group()
@@ -640,7 +640,7 @@ async fn poll_v1(
 
 #[tokio::test]
 async fn v1_deployment_progresses_to_success() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let (gg, _, _) = clients(&emu).await;
     let (group, version) = group_with_core(&gg).await;
     let dep = gg
@@ -688,7 +688,7 @@ async fn v1_deployment_progresses_to_success() {
 
 #[tokio::test]
 async fn v1_deployment_fails_when_the_bench_says_so() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let (gg, _, _) = clients(&emu).await;
     let (group, version) = group_with_core(&gg).await;
     emu.control(

@@ -26,4 +26,5 @@ mod provision_external;
 mod provision_v1;
 mod provision_v1_gone;
 mod provision_v2;
+mod runtimes;
 mod structure;

@@ -353,7 +353,7 @@ async fn v2_a_deployment_the_device_fails_is_failed_in_status_and_diagnosed_with
 
 #[tokio::test]
 async fn v1_status_shows_the_group_its_deployment_and_definitions_and_the_group_ca() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let project = example_copy();
     let s = setup(
@@ -425,7 +425,7 @@ async fn v1_status_shows_the_group_its_deployment_and_definitions_and_the_group_
 
 #[tokio::test]
 async fn v1_a_failed_deployment_is_failed_in_status_and_diagnosed_with_the_function_and_fix() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let project = example_copy();
     let s = setup(
@@ -580,15 +580,19 @@ async fn logs_of_one_component_since_ten_minutes_in_order() {
 
 #[tokio::test]
 async fn logs_of_a_group_that_sends_nothing_to_cloudwatch_name_the_setting() {
-    let emu = emulator::fresh();
-    let cloud = cloud(&emu).await;
     let project = example_copy();
     std::fs::write(
         project.path().join("deployments/quiet.conf"),
         "conf {\n  functions = [\"HelloPython\"]\n  loggers = [\n    { component = \"Lambda\", loggerLevel = \"INFO\", loggerType = \"FileSystem\", space = 1024 }\n  ]\n}\n",
     )
     .unwrap();
+    // Each target on its emulator: V1's runs on the V1-era clock (support/emulator.rs says why).
     for (target, group) in [(Target::V2, "quiet-v2"), (Target::V1, "quiet-v1")] {
+        let emu = match target {
+            Target::V1 => emulator::fresh_v1(),
+            Target::V2 => emulator::fresh(),
+        };
+        let cloud = cloud(&emu).await;
         let s = setup(project.path(), "deployments/quiet.conf", group, target);
         s.deploy(&cloud).await.expect("deploy");
         let e = read_logs(&s.context(&cloud), &logs_request(&s, None, None))
@@ -724,7 +728,7 @@ async fn logs_follow_prints_a_line_written_after_it_started_then_stops_on_sigint
 
 #[tokio::test]
 async fn a_function_ggp_deployed_carries_its_conf_and_a_second_group_reuses_it_by_alias_arn() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let project = example_copy();
     let a = setup(

@@ -14,6 +14,9 @@ fn plan(deployment: &str, json: bool) -> String {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         // No credentials and no instance metadata: the plan is the offline one, with no network.
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        // Golden output must not depend on the day it runs: the runtime table is applied on the
+        // day it was read (blocked runtimes warn on V1 and are upgraded on V2).
+        .env("GGP_TODAY", ggp::runtimes::READ_ON.to_string())
         .args([
             "--project-dir",
             root.to_str().unwrap(),

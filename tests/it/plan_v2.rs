@@ -13,6 +13,9 @@ fn run(root: &Path, args: &[&str]) -> std::process::Output {
     cmd.env_clear()
         .env("HOME", home.path())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // Golden output must not depend on the day it runs: the runtime table is applied on the
+        // day it was read (blocked runtimes warn on V1 and are upgraded on V2).
+        .env("GGP_TODAY", ggp::runtimes::READ_ON.to_string())
         .args([
             "--project-dir",
             root.to_str().unwrap(),

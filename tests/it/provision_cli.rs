@@ -57,7 +57,7 @@ const DEPLOY: &[&str] = &["-g", "cli-group", "-d", "deployments/empty.conf"];
 
 #[test]
 fn deploy_stops_at_a_step_then_converges_then_plan_and_destroy() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join("state");
 
@@ -116,7 +116,7 @@ fn deploy_stops_at_a_step_then_converges_then_plan_and_destroy() {
 
 #[test]
 fn a_failed_deployment_exits_31_with_the_service_message() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join("state");
     emu.control(

@@ -58,7 +58,7 @@ async fn unrelated(cloud: &provision::Cloud) {
 
 #[tokio::test]
 async fn destroy_leaves_the_account_as_it_was_before_the_deploy() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     unrelated(&cloud).await;
     let before = listing(&emu).await;
@@ -120,7 +120,7 @@ async fn destroy_leaves_the_account_as_it_was_before_the_deploy() {
 
 #[tokio::test]
 async fn destroy_without_the_state_file_finds_everything_from_the_account() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let before = listing(&emu).await;
     let setup = Setup::example();
@@ -133,7 +133,7 @@ async fn destroy_without_the_state_file_finds_everything_from_the_account() {
 
 #[tokio::test]
 async fn roles_shared_with_another_group_stay_until_the_last_group_goes() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let before = listing(&emu).await;
     let one = Setup::new("deployments/all.conf", "group-one");

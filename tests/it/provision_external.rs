@@ -48,8 +48,14 @@ fn alias_arn(name: &str, alias: &str) -> String {
 
 /// Lambda functions ggp did not make: `ext-sensor` (alias live, GGP_FUNCTION_CONF above),
 /// `ext-wild-a` (alias prod, a partial GGP_FUNCTION_CONF), `ext-wild-b` (alias prod, none) and
-/// `other` (alias prod, not matched by the wildcard).
-async fn external_functions(emu: &emulator::Emulator, dir: &Path) {
+/// `other` (alias prod, not matched by the wildcard), all on `runtime` (`language` of the
+/// GGP_FUNCTION_CONF follows it). V1 tests make them on python3.8, what V1 cores run; V2 tests on a
+/// runtime Lambda still creates functions on, as someone else's functions made today would be.
+async fn external_functions(emu: &emulator::Emulator, dir: &Path, runtime: Runtime) {
+    let language = ggp::language::Language::from_lambda_runtime(runtime.as_str())
+        .expect("a runtime ggp knows")
+        .name();
+    let sensor_conf = SENSOR_CONF.replace("\"PYTHON3_8\"", &format!("\"{language}\""));
     let sdk = emu.sdk_config().await;
     let iam = aws_sdk_iam::Client::new(&sdk);
     let lambda = aws_sdk_lambda::Client::new(&sdk);
@@ -66,7 +72,7 @@ async fn external_functions(emu: &emulator::Emulator, dir: &Path) {
         .unwrap()
         .arn;
     for (name, alias, conf) in [
-        ("ext-sensor", "live", Some(SENSOR_CONF)),
+        ("ext-sensor", "live", Some(sensor_conf.as_str())),
         (
             "ext-wild-a",
             "prod",
@@ -85,7 +91,7 @@ async fn external_functions(emu: &emulator::Emulator, dir: &Path) {
         let created = lambda
             .create_function()
             .function_name(name)
-            .runtime(Runtime::Python38)
+            .runtime(runtime.clone())
             .role(&role)
             .handler("main.handler")
             .timeout(9)
@@ -175,10 +181,10 @@ fn external_listing(l: &Value) -> Value {
 
 #[tokio::test]
 async fn v1_alias_arns_and_wildcards_are_used_as_is() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let zips = tempfile::tempdir().unwrap();
-    external_functions(&emu, zips.path()).await;
+    external_functions(&emu, zips.path(), Runtime::Python38).await;
     let before = external_listing(&listing(&emu).await);
     let sensor = alias_arn("ext-sensor", "live");
     let project = project_with("external", &["HelloPython", &sensor, "~^ext-wild-~:prod"]);
@@ -352,10 +358,10 @@ async fn v1_alias_arns_and_wildcards_are_used_as_is() {
 
 #[tokio::test]
 async fn a_wildcard_that_matches_nothing_is_an_error_naming_it() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let zips = tempfile::tempdir().unwrap();
-    external_functions(&emu, zips.path()).await;
+    external_functions(&emu, zips.path(), Runtime::Python38).await;
     let project = project_with("nomatch", &["HelloPython", "~^nothing-here~:prod"]);
     let run = run(project.path(), "deployments/nomatch.conf", Target::V1);
     let e = run.plan_report(&cloud, false).await.unwrap_err();
@@ -370,7 +376,7 @@ async fn v2_alias_arn_is_a_lambda_component_of_the_aliased_version() {
     let emu = emulator::fresh();
     let cloud = cloud(&emu).await;
     let zips = tempfile::tempdir().unwrap();
-    external_functions(&emu, zips.path()).await;
+    external_functions(&emu, zips.path(), Runtime::Python311).await;
     let before = external_listing(&listing(&emu).await);
     let sensor = alias_arn("ext-sensor", "live");
     let project = project_with("external", &["HelloPython", &sensor]);
@@ -479,7 +485,7 @@ fn bare_repository(tmp: &Path) -> PathBuf {
 
 #[tokio::test]
 async fn a_git_function_is_cloned_loaded_and_deployed_like_a_local_folder() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let tmp = tempfile::tempdir().unwrap();
     let bare = bare_repository(tmp.path());
@@ -647,9 +653,9 @@ fn ggp_cli(
 /// and a wildcard that matches nothing: exit 36 naming it.
 #[tokio::test]
 async fn the_ggp_binary_deploys_existing_functions_and_names_an_empty_wildcard() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let zips = tempfile::tempdir().unwrap();
-    external_functions(&emu, zips.path()).await;
+    external_functions(&emu, zips.path(), Runtime::Python38).await;
     let sensor = alias_arn("ext-sensor", "live");
     let project = project_with("only-external", &[&sensor, "~^ext-wild-~:prod"]);
     std::fs::write(
@@ -739,7 +745,7 @@ async fn v2_alias_on_latest_is_refused_naming_the_alias_before_any_change() {
     let emu = emulator::fresh();
     let cloud = cloud(&emu).await;
     let zips = tempfile::tempdir().unwrap();
-    external_functions(&emu, zips.path()).await;
+    external_functions(&emu, zips.path(), Runtime::Python311).await;
     let lambda = aws_sdk_lambda::Client::new(&emu.sdk_config().await);
     lambda
         .create_alias()

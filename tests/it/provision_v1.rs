@@ -22,7 +22,7 @@ fn sorted(v: Vec<String>) -> Vec<String> {
 
 #[tokio::test]
 async fn full_deploy_then_a_second_run_changes_nothing() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let setup = Setup::example();
 
@@ -155,7 +155,7 @@ async fn full_deploy_then_a_second_run_changes_nothing() {
 
 #[tokio::test]
 async fn one_code_change_touches_exactly_its_function_and_what_deploys_it() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let mut setup = Setup::example();
     setup.deploy(&cloud).await.unwrap().result().unwrap();
@@ -222,7 +222,7 @@ async fn one_code_change_touches_exactly_its_function_and_what_deploys_it() {
 
 #[tokio::test]
 async fn a_crash_at_any_step_then_a_rerun_ends_as_a_clean_run() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud_ = cloud(&emu).await;
     let setup = Setup::example();
     setup.deploy(&cloud_).await.unwrap().result().unwrap();
@@ -262,7 +262,7 @@ async fn a_crash_at_any_step_then_a_rerun_ends_as_a_clean_run() {
 
 #[tokio::test]
 async fn a_failed_deployment_is_an_error_with_the_service_message() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     emu.control(
         "/ggp-bench/greengrass/deployment-outcome",
@@ -295,7 +295,7 @@ async fn a_failed_deployment_is_an_error_with_the_service_message() {
 
 #[tokio::test]
 async fn a_deployment_still_running_at_the_deadline_times_out_and_a_rerun_awaits_it() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     emu.control("/ggp-bench/config", json!({"deploymentPolls": 1000}));
     let mut setup = Setup::example();
@@ -313,7 +313,7 @@ async fn a_deployment_still_running_at_the_deadline_times_out_and_a_rerun_awaits
 
 #[tokio::test]
 async fn plan_with_credentials_shows_the_difference_and_changes_nothing() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let mut setup = Setup::example();
     let before = setup.diff(&cloud).await.unwrap();
@@ -356,7 +356,7 @@ async fn plan_with_credentials_shows_the_difference_and_changes_nothing() {
 
 #[tokio::test]
 async fn forced_new_keys_retire_the_old_certificate() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let mut setup = Setup::example();
     setup.deploy(&cloud).await.unwrap().result().unwrap();
@@ -391,7 +391,7 @@ async fn forced_new_keys_retire_the_old_certificate() {
 
 #[tokio::test]
 async fn a_lost_state_file_is_rebuilt_from_the_account() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let setup = Setup::example();
     setup.deploy(&cloud).await.unwrap().result().unwrap();
@@ -425,7 +425,7 @@ async fn a_lost_state_file_is_rebuilt_from_the_account() {
 
 #[tokio::test]
 async fn large_packages_go_through_s3() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let mut setup = Setup::example();
     setup.opts.direct_upload_limit = 10;
@@ -472,7 +472,7 @@ async fn large_packages_go_through_s3() {
 
 #[tokio::test]
 async fn two_groups_with_one_name_are_an_error() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     for _ in 0..2 {
         cloud
@@ -495,7 +495,7 @@ async fn two_groups_with_one_name_are_an_error() {
 
 #[tokio::test]
 async fn drift_is_converged_roles_policies_and_versions() {
-    let emu = emulator::fresh();
+    let emu = emulator::fresh_v1();
     let cloud = cloud(&emu).await;
     let mut setup = Setup::example();
     setup.deploy(&cloud).await.unwrap().result().unwrap();

@@ -43,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="also serve aws.sock and credentials.sock (unix sockets) in this folder, for devices without a network (repeatable)",
     )
+    parser.add_argument(
+        "--today",
+        default=os.environ.get("GGP_BENCH_TODAY") or None,
+        help="the date (YYYY-MM-DD) Lambda's runtime block dates are compared with (default: env GGP_BENCH_TODAY, else the real date)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log each request to stderr")
     parser.add_argument(
         "--exit-on-stdin-eof",
@@ -52,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.deployment_polls < 0 or args.v2_deployment_polls < 0:
         parser.error("poll counts must be >= 0")
+    from . import runtimes
+
+    try:
+        runtimes.set_today(args.today)
+    except ValueError:
+        parser.error(f"--today {args.today}: not a date of the form YYYY-MM-DD")
 
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 

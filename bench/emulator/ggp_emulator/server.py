@@ -21,12 +21,13 @@ def apply_patches() -> None:
     from moto.greengrass import urls as gg_urls
     from moto.greengrass.responses import GreengrassResponse
 
-    from . import authz, aws_fixes, credentials_provider, dispatch, greengrass_v1
+    from . import authz, aws_fixes, credentials_provider, dispatch, greengrass_v1, runtimes
 
     greengrass_v1.patch_backend()
     dispatch.patch_greengrass()
     dispatch.patch_iot_lambda()
     aws_fixes.patch_all()
+    runtimes.patch()
     authz.patch_all()
     credentials_provider.patch_enforcement()
     # Every path under /greengrass/ (V1 and V2) and /tags/ reaches GreengrassResponse.dispatch, which

@@ -40,10 +40,35 @@ pub struct Emulator {
 
 static SHARED: OnceLock<Emulator> = OnceLock::new();
 static SERIAL: Mutex<()> = Mutex::new(());
+static SHARED_V1: OnceLock<Emulator> = OnceLock::new();
+static SERIAL_V1: Mutex<()> = Mutex::new(());
 
-/// The emulator of this test binary, started on first use.
+/// The day the Greengrass V1 emulator's clock shows. The V1 cloud service was discontinued on
+/// 2026-10-07 and V1 cores run only python3.7/3.8, nodejs12.x and java8, which Lambda no longer
+/// lets anyone create functions on (`src/runtimes.rs`); the V1 bench models the V1 era, so its
+/// emulator is started with `--today` before any of them was blocked (nodejs12.x: 2023-03-31).
+/// The emulator itself is not loosened: it refuses those runtimes from their dates on, as Lambda
+/// does, and the V2 tests run against the real date ([`shared`]).
+pub const V1_ERA: &str = "2023-03-01";
+
+/// The emulator of this test binary, started on first use; its clock is the real date.
 pub fn shared() -> &'static Emulator {
-    SHARED.get_or_init(Emulator::start)
+    SHARED.get_or_init(|| Emulator::start_on(None))
+}
+
+/// The emulator for Greengrass V1 tests: a second server whose clock is [`V1_ERA`].
+pub fn shared_v1() -> &'static Emulator {
+    SHARED_V1.get_or_init(|| Emulator::start_on(Some(V1_ERA)))
+}
+
+/// Exclusive use of the V1-era emulator ([`shared_v1`]), reset to empty state.
+pub fn fresh_v1() -> Fresh {
+    let guard = SERIAL_V1
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let emu = shared_v1();
+    emu.reset();
+    Fresh { emu, _guard: guard }
 }
 
 /// Exclusive use of the shared emulator, reset to empty state. Hold the guard for the whole test:
@@ -81,21 +106,31 @@ fn repo() -> PathBuf {
 }
 
 impl Emulator {
-    /// Starts a new emulator (most tests want [`shared`] or [`fresh`] instead).
+    /// Starts a new emulator on the real date (most tests want [`shared`] or [`fresh`] instead).
     pub fn start() -> Emulator {
+        Emulator::start_on(None)
+    }
+
+    /// Starts a new emulator whose clock is `today` (`--today`), or the real date.
+    pub fn start_on(today: Option<&str>) -> Emulator {
         let python = venv().join("bin").join("python");
         assert!(
             python.exists(),
             "the emulator venv is missing ({} does not exist); {HINT}",
             python.display()
         );
-        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("ggp-emulator-{}.log", std::process::id()));
+        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "ggp-emulator-{}{}.log",
+            std::process::id(),
+            today.map(|d| format!("-{d}")).unwrap_or_default()
+        ));
         let stderr = std::fs::File::create(&log)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
         let mut child = Command::new(&python)
             .args(["-m", "ggp_emulator", "--host", "127.0.0.1", "--port", "0"])
             .arg("--exit-on-stdin-eof")
+            .args(today.map(|d| ["--today", d]).into_iter().flatten())
+            .env_remove("GGP_BENCH_TODAY")
             .env("PYTHONPATH", repo().join("bench").join("emulator"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
