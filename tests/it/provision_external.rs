@@ -776,5 +776,8 @@ async fn v2_alias_on_latest_is_refused_naming_the_alias_before_any_change() {
     }
     // Only the thing group exists: deploy makes it first, as its id is GROUP_ID in the functions'
     // environments, before the existing functions are read (it is ggp's, and destroy removes it).
-    assert_eq!(cloud.clients.recorder().mutating(), ["IoT.CreateThingGroup"]);
+    assert_eq!(
+        cloud.clients.recorder().mutating(),
+        ["IoT.CreateThingGroup"]
+    );
 }
