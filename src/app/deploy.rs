@@ -1,14 +1,15 @@
 //! `ggp deploy` and GGP's flag form: the whole command sequence.
 //!
 //! Load and check the project; clone git functions (built like local folders); pick the target;
-//! build the packages for the one architecture; connect; find or create the group (V1) or thing
-//! group (V2), whose id is `GROUP_ID`; load the project again with the real account, region and
-//! id; resolve functions that are not local folders; derive the plan; converge and deploy; then
-//! write the offline outputs that were asked for, from what provisioning stored.
+//! build the packages for the one architecture; connect; load the project again with the real
+//! account and region, resolve functions that are not local folders and derive the plan, all
+//! before any change; find or create the group (V1) or thing group (V2), whose id is `GROUP_ID`
+//! (the plan is derived again when the group is new); converge and deploy; then write the offline
+//! outputs that were asked for, from what provisioning stored.
 
 use crate::arch::Arch;
 use crate::build::BuildOptions;
-use crate::config::{Injected, Project, Target};
+use crate::config::{DeploymentSource, Injected, Project, Target};
 use crate::error::{Error, Result};
 use crate::model;
 use crate::provision::{DeployOptions, DeployReport, GitCheckouts, Package};
@@ -76,6 +77,35 @@ async fn packages(
     Ok(Package::from_artifacts(&ctx.paths.root, &artifacts, arch))
 }
 
+/// The plan of the project for `arch`, loaded with the account, region and `group_id` (GROUP_ID
+/// in environments; a placeholder when `None`), its functions resolved and runtimes checked.
+async fn derive(
+    ctx: &Context,
+    req: &DeployRequest,
+    source: &DeploymentSource,
+    git: &GitCheckouts,
+    target: Target,
+    arch: Arch,
+    group_id: Option<String>,
+) -> Result<Plan> {
+    let cloud = ctx.cloud().await?;
+    let injected = Injected {
+        group_name: req.group.clone(),
+        account_id: Some(cloud.account.clone()),
+        region: Some(cloud.region.clone()),
+        group_id,
+    };
+    let mut project = ctx.load(source, &injected)?;
+    crate::provision::resolve_functions(cloud, &mut project, git, &injected, &ctx.env).await?;
+    ctx.check_runtimes(&mut project, target)?;
+    let mut opts = req.model.clone();
+    opts.archs = vec![arch];
+    Ok(Plan::derive(
+        &model::build(&project, &injected, &opts),
+        target,
+    )?)
+}
+
 /// Builds, provisions and deploys the group, then writes the outputs asked for.
 pub async fn deploy(ctx: &Context, req: &DeployRequest) -> Result<DeployOutcome> {
     let source = ctx.source(&req.deployment);
@@ -100,20 +130,26 @@ pub async fn deploy(ctx: &Context, req: &DeployRequest) -> Result<DeployOutcome>
     let packages = packages(ctx, req, &project, arch).await?;
 
     let cloud = ctx.cloud().await?;
+    // The plan is derived and checked before anything is made, so a plan the target refuses
+    // (a mapping error, an alias on $LATEST, a blocked runtime) leaves the account as it was.
+    // GROUP_ID is the existing group's, or a placeholder until the group is made.
+    let found = target::find(cloud, target, &req.group).await?;
+    let found_id = found.as_ref().map(|g| g.id().to_string());
+    let mut plan = derive(ctx, req, &source, &git, target, arch, found_id.clone()).await?;
     let group = target::ensure(cloud, target, &req.group, &req.provision).await?;
-    // Loaded again with the real account, region and group id (GROUP_ID in environments).
-    let injected = Injected {
-        group_name: req.group.clone(),
-        account_id: Some(cloud.account.clone()),
-        region: Some(cloud.region.clone()),
-        group_id: Some(group.id().to_string()),
-    };
-    let mut project = ctx.load(&source, &injected)?;
-    crate::provision::resolve_functions(cloud, &mut project, &git, &injected, &ctx.env).await?;
-    ctx.check_runtimes(&mut project, target)?;
-    let mut opts = req.model.clone();
-    opts.archs = vec![arch];
-    let plan = Plan::derive(&model::build(&project, &injected, &opts), target)?;
+    if found_id.as_deref() != Some(group.id()) {
+        // Derived again with the id of the group just made (GROUP_ID in environments).
+        plan = derive(
+            ctx,
+            req,
+            &source,
+            &git,
+            target,
+            arch,
+            Some(group.id().to_string()),
+        )
+        .await?;
+    }
     let report = target::deploy(cloud, &group, &plan, &packages, &req.provision).await?;
 
     let bundle = match &req.outputs {
