@@ -822,6 +822,31 @@ fn spec(version: &str) -> ComponentDeploymentSpecification {
         .unwrap()
 }
 
+/// Creates a component version and reads it until the service has processed it (REQUESTED, then
+/// INITIATED, then DEPLOYABLE), as a client must before deploying it.
+async fn create_deployable(gg2: &gg2::Client, name: &str, version: &str) {
+    let arn = gg2
+        .create_component_version()
+        .inline_recipe(recipe(name, version))
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    for _ in 0..5 {
+        let d = gg2.describe_component().arn(&arn).send().await.unwrap();
+        if d.status()
+            .and_then(|s| s.component_state())
+            .map(|s| s.as_str())
+            == Some("DEPLOYABLE")
+        {
+            return;
+        }
+    }
+    panic!("{arn} never DEPLOYABLE");
+}
+
 #[tokio::test]
 async fn v2_component_round_trip() {
     let emu = emulator::fresh();
@@ -844,8 +869,21 @@ async fn v2_component_round_trip() {
             .component_state()
             .unwrap()
             .as_str(),
-        "DEPLOYABLE"
+        "REQUESTED"
     );
+    let mut states = Vec::new();
+    for _ in 0..3 {
+        let d = gg2.describe_component().arn(&arn).send().await.unwrap();
+        states.push(
+            d.status()
+                .unwrap()
+                .component_state()
+                .unwrap()
+                .as_str()
+                .to_string(),
+        );
+    }
+    assert_eq!(states, ["INITIATED", "DEPLOYABLE", "DEPLOYABLE"]);
     let yaml = "RecipeFormatVersion: 2020-01-25\nComponentName: com.example.Hello\nComponentVersion: '1.1.0'\n";
     gg2.create_component_version()
         .inline_recipe(Blob::new(yaml))
@@ -1009,11 +1047,12 @@ async fn v2_deployment_progresses_and_is_superseded() {
     let (_, gg2, iot) = clients(&emu).await;
     iot.create_thing().thing_name("core1").send().await.unwrap();
     let target = format!("arn:aws:iot:us-east-1:{ACCOUNT}:thing/core1");
-    gg2.create_component_version()
-        .inline_recipe(recipe("com.example.Hello", "1.0.0"))
-        .send()
-        .await
-        .unwrap();
+    // The thing's core device has connected: it works on what is deployed to it.
+    emu.control(
+        "/ggp-bench/greengrassv2/core-device",
+        json!({"thingName": "core1"}),
+    );
+    create_deployable(&gg2, "com.example.Hello", "1.0.0").await;
     let first = gg2
         .create_deployment()
         .target_arn(&target)
@@ -1205,11 +1244,7 @@ async fn v2_core_devices_and_installed_components() {
         "/ggp-bench/greengrassv2/core-device",
         json!({"thingName": "core1", "status": "HEALTHY", "architecture": "armv7l", "coreVersion": "2.12.0"}),
     );
-    gg2.create_component_version()
-        .inline_recipe(recipe("com.example.Hello", "1.0.0"))
-        .send()
-        .await
-        .unwrap();
+    create_deployable(&gg2, "com.example.Hello", "1.0.0").await;
     let dep = gg2
         .create_deployment()
         .target_arn(&group_arn)

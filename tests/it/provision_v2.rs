@@ -12,6 +12,8 @@ use crate::support::provision as provision_fixture;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use ggp::app::deploy::DeployRequest;
+use ggp::app::Context;
 use ggp::config::Target;
 use ggp::provision::{self, Action, Cloud, DeployReport, ProvisionError};
 use ggp::target::v2::Plan as V2Plan;
@@ -105,6 +107,21 @@ fn created(r: &DeployReport) -> BTreeSet<(String, String)> {
 
 fn gg(cloud: &Cloud) -> &aws_sdk_greengrassv2::Client {
     &cloud.clients.greengrassv2
+}
+
+/// Runs a deploy that must be refused, and gives its provisioning error; `why` names what should
+/// have stopped it.
+async fn refused_deploy(ctx: &Context, req: &DeployRequest, why: &str) -> ProvisionError {
+    match ggp::app::deploy::deploy(ctx, req).await {
+        Ok(o) => panic!("deployed {why}: {:?}", o.report),
+        Err(e) => provision_fixture::provision_error(e),
+    }
+}
+
+/// The account holds no Greengrass V2 deployment at all.
+async fn assert_no_deployment(cloud: &Cloud) {
+    let deployments = gg(cloud).list_deployments().send().await.unwrap();
+    assert!(deployments.deployments().is_empty(), "{deployments:?}");
 }
 
 /// The account's latest deployment on the thing group, as GetDeployment returns it.
@@ -351,8 +368,12 @@ async fn with_its_core_device_connected_the_deployment_is_awaited() {
     let r = setup.deploy(&cloud).await.unwrap();
     let d = r.deployment.as_ref().unwrap();
     assert_eq!(d.pending_device, None);
-    assert_eq!(d.status, "COMPLETED", "{}", r.render_text());
+    // The device's own execution ended it; the thing-group deployment itself stays ACTIVE, as
+    // the service keeps it (continuous), so it is not what ggp waits for.
+    assert_eq!(d.status, "SUCCEEDED", "{}", r.render_text());
     r.result().unwrap();
+    let service = latest_deployment(&cloud).await;
+    assert_eq!(service.deployment_status().unwrap().as_str(), "ACTIVE");
 
     // A change the device rejects: FAILED with the device's reason, exit status 31.
     emu.control(
@@ -1038,10 +1059,7 @@ async fn unchecked_core_role_without_the_credentials_provider_trust_is_refused()
     let mut req = setup.request();
     req.model.core_role_name = Some("users-own-role".into());
     let ctx = setup.context(&cloud);
-    let err = match ggp::app::deploy::deploy(&ctx, &req).await {
-        Ok(o) => panic!("deployed with an untrusted role: {:?}", o.report),
-        Err(e) => provision_fixture::provision_error(e),
-    };
+    let err = refused_deploy(&ctx, &req, "with an untrusted role").await;
     let msg = err.to_string();
     assert!(matches!(err, ProvisionError::Input(_)), "{err:?}");
     for part in [
@@ -1078,13 +1096,7 @@ async fn unchecked_core_role_without_the_credentials_provider_trust_is_refused()
         .unwrap();
     // Trusted but with no access of its own: the preflight (IAM SimulatePrincipalPolicy) finds
     // that LogManager could not write the logs, and nothing is deployed (exit 38).
-    let err = match ggp::app::deploy::deploy(&ctx, &req).await {
-        Ok(o) => panic!(
-            "deployed with a role that cannot write logs: {:?}",
-            o.report
-        ),
-        Err(e) => provision_fixture::provision_error(e),
-    };
+    let err = refused_deploy(&ctx, &req, "with a role that cannot write logs").await;
     assert_eq!(ggp::error::Failure::exit_code(&err), 38, "{err:?}");
     let msg = err.to_string();
     for part in [
@@ -1096,14 +1108,7 @@ async fn unchecked_core_role_without_the_credentials_provider_trust_is_refused()
     ] {
         assert!(msg.contains(part), "{part} not in: {msg}");
     }
-    let deployments = cloud
-        .clients
-        .greengrassv2
-        .list_deployments()
-        .send()
-        .await
-        .unwrap();
-    assert!(deployments.deployments().is_empty(), "{deployments:?}");
+    assert_no_deployment(&cloud).await;
 
     // With the access the installer's GreengrassV2TokenExchangeRoleAccess grants, it deploys.
     iam.put_role_policy()
@@ -1197,10 +1202,7 @@ async fn a_named_core_policy_without_the_event_source_topic_is_denied_by_the_pre
     let mut req = setup.request();
     req.model.core_policy_name = Some("users-core-policy".into());
     let ctx = setup.context(&cloud);
-    let err = match ggp::app::deploy::deploy(&ctx, &req).await {
-        Ok(o) => panic!("deployed with a policy missing the topics: {:?}", o.report),
-        Err(e) => provision_fixture::provision_error(e),
-    };
+    let err = refused_deploy(&ctx, &req, "with a policy missing the topics").await;
     assert_eq!(ggp::error::Failure::exit_code(&err), 38, "{err:?}");
     let msg = err.to_string();
     for part in [
@@ -1217,14 +1219,7 @@ async fn a_named_core_policy_without_the_event_source_topic_is_denied_by_the_pre
     // Only the denied needs are named: connecting and the jobs topics are allowed.
     assert!(!msg.contains(":client/"), "{msg}");
     assert!(!msg.contains("jobs/notify-next"), "{msg}");
-    let deployments = cloud
-        .clients
-        .greengrassv2
-        .list_deployments()
-        .send()
-        .await
-        .unwrap();
-    assert!(deployments.deployments().is_empty(), "{deployments:?}");
+    assert_no_deployment(&cloud).await;
 
     // The user adds the topics (a new default version of their policy): the deploy goes through.
     let topics = ggp::target::v2::policy::CloudTopics {

@@ -15,7 +15,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.base_backend import BackendDict, BaseBackend
 
 # Defaults from the command line (set once by __main__ before the server starts).
-DEFAULTS = {"deploymentPolls": 2, "v2DeploymentPolls": 2}
+DEFAULTS = {"deploymentPolls": 2, "v2DeploymentPolls": 2, "componentPolls": 1}
 
 
 class BenchControl(BaseBackend):
@@ -23,6 +23,8 @@ class BenchControl(BaseBackend):
         super().__init__(region_name, account_id)
         self.deployment_polls: int = DEFAULTS["deploymentPolls"]
         self.v2_deployment_polls: int = DEFAULTS["v2DeploymentPolls"]
+        # DescribeComponent reads a new component version stays INITIATED before it is DEPLOYABLE
+        self.component_polls: int = DEFAULTS["componentPolls"]
         # V1: group id (or "*") -> {"status": "Success"|"Failure", "errorMessage": str, "errorDetails": [...]}
         self.v1_outcomes: dict[str, dict[str, Any]] = {}
         # V2: deployment id / target ARN / "*" -> {"status": "COMPLETED"|"FAILED", "reason": str, ...}

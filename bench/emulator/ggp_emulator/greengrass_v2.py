@@ -59,9 +59,14 @@ class ComponentVersion:
     description: str | None
     publisher: str | None
     platforms: list[dict[str, Any]]
-    state: str = "DEPLOYABLE"
+    # A new version starts REQUESTED and becomes DEPLOYABLE once the service has processed it
+    # (botocore greengrassv2 CloudComponentState; "Create components" in the V2 developer guide:
+    # "the component state is REQUESTED... DEPLOYABLE when ready"). `polls` counts DescribeComponent
+    # reads since the create; the bench's `componentPolls` (default 1) say how many see INITIATED.
+    state: str = "REQUESTED"
     message: str | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    polls: int = 0
 
 
 @dataclass
@@ -80,9 +85,19 @@ class Deployment:
     created: dt.datetime
     status: str = "ACTIVE"
     latest: bool = True
+    # thing name -> that core device's execution of this deployment (ListEffectiveDeployments)
+    executions: dict[str, "Execution"] = field(default_factory=dict)
+
+
+@dataclass
+class Execution:
+    """One core device's execution of a deployment (EffectiveDeployment in the V2 model): it exists
+    only once the device has picked the deployment up, QUEUED, then IN_PROGRESS, then what the device
+    made of it (EffectiveDeploymentExecutionStatus: SUCCEEDED, FAILED, CANCELED, ...)."""
+
+    status: str = "QUEUED"
     polls: int = 0
-    # per-device execution view (ListEffectiveDeployments)
-    execution_status: str = "IN_PROGRESS"
+    created: dt.datetime = field(default_factory=_now)
     modified: dt.datetime = field(default_factory=_now)
     reason: str | None = None
     error_stack: list[str] | None = None
@@ -99,6 +114,10 @@ class CoreDevice:
     architecture: str | None = None
     runtime: str | None = None
     installed_components: list[dict[str, Any]] | None = None
+    # What the device does with the deployments it gets (bench control): None (the default) applies
+    # them and succeeds, {"status": "FAILED", "reason", "errorStack"?, "errorTypes"?} fails them,
+    # False never picks them up (an offline device).
+    auto_apply: dict[str, Any] | bool | None = None
 
 
 class V2State:
@@ -207,9 +226,74 @@ def _check_recipe(recipe: dict[str, Any]) -> tuple[str, str]:
     manifests = _ci_get(recipe, "Manifests")
     if manifests is not None and not isinstance(manifests, list):
         errors.append(FieldError("Manifests", "must be a list"))
+    errors += _check_lifecycle("Lifecycle", _ci_get(recipe, "Lifecycle"))
+    for i, m in enumerate(manifests if isinstance(manifests, list) else []):
+        if not isinstance(m, dict):
+            errors.append(FieldError(f"Manifests[{i}]", "must be an object"))
+            continue
+        if _ci_get(m, "Selections") is None:  # with Selections, Lifecycle is keyed by selection
+            errors += _check_lifecycle(f"Manifests[{i}].Lifecycle", _ci_get(m, "Lifecycle"))
+        for j, art in enumerate(_ci_get(m, "Artifacts") or []):
+            errors += _check_artifact(f"Manifests[{i}].Artifacts[{j}]", art)
     if errors:
         raise v2_validation(errors, message="The recipe is not valid: " + "; ".join(f"{e.path} {e.message}" for e in errors))
     return name, version
+
+
+# The lifecycle steps of a recipe ("AWS IoT Greengrass component recipe reference", Lifecycle), and
+# the keys a step given as an object may have. Recipe keys are case-insensitive for the nucleus
+# (ggp and the service's Lambda recipes write them in either case), so they are compared so here.
+LIFECYCLE_STEPS = ("setenv", "install", "run", "startup", "shutdown", "recover", "bootstrap")
+STEP_KEYS = ("script", "requiresprivilege", "skipif", "timeout", "setenv", "bootstraponrollback")
+# Artifacts: Unarchive is ZIP or NONE; Permission.Read and .Execute are NONE, OWNER or ALL.
+UNARCHIVE = ("ZIP", "NONE")
+PERMISSIONS = ("NONE", "OWNER", "ALL")
+
+
+def _check_lifecycle(path: str, lifecycle: Any) -> list[FieldError]:
+    if lifecycle is None:
+        return []
+    if not isinstance(lifecycle, dict):
+        return [FieldError(path, "must be an object")]
+    errors = []
+    for step, value in lifecycle.items():
+        where = f"{path}.{step}"
+        if step.lower() not in LIFECYCLE_STEPS:
+            errors.append(FieldError(where, f"is not a lifecycle step (one of {', '.join(LIFECYCLE_STEPS)})"))
+        elif step.lower() == "setenv":
+            if not isinstance(value, dict):
+                errors.append(FieldError(where, "must be an object of environment variables"))
+        elif isinstance(value, dict):
+            for k in value:
+                if k.lower() not in STEP_KEYS:
+                    errors.append(FieldError(f"{where}.{k}", f"is not a key of a lifecycle step (Script, RequiresPrivilege, Skipif, Timeout, Setenv)"))
+            if _ci_get(value, "Script") is None:
+                errors.append(FieldError(f"{where}.Script", "is required"))
+        elif not isinstance(value, str):
+            errors.append(FieldError(where, "must be a script or an object with Script"))
+    return errors
+
+
+def _check_artifact(path: str, art: Any) -> list[FieldError]:
+    if not isinstance(art, dict):
+        return [FieldError(path, "must be an object")]
+    errors = []
+    if not isinstance(_ci_get(art, "Uri"), str):
+        errors.append(FieldError(f"{path}.URI", "is required"))
+    unarchive = _ci_get(art, "Unarchive")
+    if unarchive is not None and str(unarchive).upper() not in UNARCHIVE:
+        errors.append(FieldError(f"{path}.Unarchive", f"must be one of {', '.join(UNARCHIVE)}"))
+    perm = _ci_get(art, "Permission")
+    if perm is not None:
+        if not isinstance(perm, dict):
+            errors.append(FieldError(f"{path}.Permission", "must be an object with Read and Execute"))
+        else:
+            for k, v in perm.items():
+                if k.lower() not in ("read", "execute"):
+                    errors.append(FieldError(f"{path}.Permission.{k}", "is not Read or Execute"))
+                elif str(v).upper() not in PERMISSIONS:
+                    errors.append(FieldError(f"{path}.Permission.{k}", f"must be one of {', '.join(PERMISSIONS)}"))
+    return errors
 
 
 def _artifact_digests(b: "GreengrassBackend", recipe: dict[str, Any]) -> dict[str, str]:
@@ -231,6 +315,12 @@ def _artifact_digests(b: "GreengrassBackend", recipe: dict[str, Any]) -> dict[st
             if not isinstance(uri, str) or not uri.startswith("s3://"):
                 continue
             bucket, _, key = uri[len("s3://") :].partition("/")
+            # "Upload components": the bucket must be in the AWS Region where the component is made;
+            # the service does not fetch across regions.
+            where = getattr(s3.buckets.get(bucket), "region_name", None)
+            if where is not None and where != b.region_name:
+                errors[uri] = f"Failed to get artifact {uri}: the S3 bucket {bucket} is in {where}, not in {b.region_name}, the Region of the component."
+                continue
             obj = None
             try:
                 obj = s3.get_object(bucket, key)
@@ -264,8 +354,13 @@ def _lambda_recipe(b: "GreengrassBackend", src: dict[str, Any]) -> dict[str, Any
     arn = src["lambdaArn"]
     m = re.match(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):([0-9]{12}):function:([a-zA-Z0-9_-]+):([0-9]+)$", arn)
     if not m:
-        raise v2_validation(
-            [FieldError("lambdaFunction.lambdaArn", "must be the ARN of a published function version (no $LATEST, no alias)")]
+        # The model's LambdaFunctionRecipeSource.lambdaArn: "The ARN of the Lambda function. The ARN
+        # must include the version of the function to import. You can't use version aliases like
+        # $LATEST." The service does not resolve what is not a version and answers AccessDenied.
+        raise ApiError(
+            {"message": f"You are not authorized to import {arn}: the lambdaArn must be the ARN of a published function version (not $LATEST, an alias or the unqualified function)."},
+            403,
+            "AccessDeniedException",
         )
     region, account, fname, fversion = m.groups()
     fn = None
@@ -474,6 +569,7 @@ def _public_version(b: "GreengrassBackend", name: str, version: str, created: dt
         description=desc,
         publisher="AWS",
         platforms=[{"name": os_, "attributes": {"os": os_}} for os_ in systems],
+        state="DEPLOYABLE",  # published by AWS: long processed
     )
 
 
@@ -599,9 +695,19 @@ def set_component_state(b: "GreengrassBackend", body: dict[str, Any]) -> dict[st
     return {"arn": cv.arn, "status": _status(cv)}
 
 
+def _process(b: "GreengrassBackend", cv: ComponentVersion) -> None:
+    """One DescribeComponent read of a version the service is still processing: INITIATED for the
+    bench's `componentPolls` reads, then DEPLOYABLE."""
+    if cv.state not in ("REQUESTED", "INITIATED"):
+        return
+    cv.polls += 1
+    cv.state = "DEPLOYABLE" if cv.polls > control.control_for(b.account_id).component_polls else "INITIATED"
+
+
 @handles("DescribeComponent")
 def describe_component(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
     cv = _component_version(b, p["arn"])
+    _process(b, cv)
     return {
         "arn": cv.arn,
         "componentName": cv.name,
@@ -729,8 +835,7 @@ def create_deployment(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, An
             d.latest = False
             if d.status == "ACTIVE":  # replaced by the new revision
                 d.status = "INACTIVE"
-                if d.execution_status in ("IN_PROGRESS", "QUEUED"):
-                    d.execution_status, d.modified = "CANCELED", _now()
+                _cancel_executions(d)
     dep_id = str(uuid.uuid4())
     job_id = str(uuid.uuid4())
     d = Deployment(
@@ -767,30 +872,106 @@ def _missing_components(b: "GreengrassBackend", d: Deployment) -> list[str]:
     return missing
 
 
+def _cancel_executions(d: Deployment) -> None:
+    for e in d.executions.values():
+        if e.status in ("QUEUED", "IN_PROGRESS"):
+            e.status, e.modified = "CANCELED", _now()
+
+
+def _members(b: "GreengrassBackend", d: Deployment) -> list[CoreDevice]:
+    """The core devices the deployment reaches: the target thing, or the target group's members,
+    that have registered as core devices."""
+    out = []
+    for cd in _state(b).core_devices.values():
+        me = {f"arn:{b.partition}:iot:{b.region_name}:{b.account_id}:thing/{cd.thing_name}"} | _device_groups(b, cd.thing_name)
+        if d.target_arn in me:
+            out.append(cd)
+    return out
+
+
+def _device_outcome(b: "GreengrassBackend", d: Deployment, cd: CoreDevice) -> dict[str, Any]:
+    """What the device makes of the deployment: its own setting, else the bench's outcome for the
+    deployment or target, else success; an unresolvable component fails it as the nucleus does."""
+    ctl = control.control_for(b.account_id)
+    outcome = cd.auto_apply if isinstance(cd.auto_apply, dict) else ctl.v2_outcome(d.id, d.target_arn)
+    if outcome and outcome.get("status") == "FAILED":
+        return {
+            "status": "FAILED",
+            "reason": outcome.get("reason") or "Deployment failed.",
+            "errorStack": outcome.get("errorStack") or ["DEPLOYMENT_FAILURE"],
+            "errorTypes": outcome.get("errorTypes") or ["DEPLOYMENT_FAILURE"],
+        }
+    missing = _missing_components(b, d)
+    if missing:
+        return {
+            "status": "FAILED",
+            "reason": f"Component versions could not be resolved: {', '.join(missing)}",
+            "errorStack": ["DEPLOYMENT_FAILURE", "NO_AVAILABLE_COMPONENT_VERSION"],
+            "errorTypes": ["REQUEST_ERROR"],
+        }
+    return {"status": "SUCCEEDED", "reason": "SUCCESSFUL"}
+
+
+def _report_installed(cd: CoreDevice, d: Deployment) -> None:
+    """The device reports its components after applying `d` (the nucleus's status update): those
+    of `d` replace the ones an earlier deployment to the same target installed."""
+    now = _now()
+    kept = [c for c in (cd.installed_components or []) if c.get("lastInstallationSource") != d.target_arn and c.get("componentName") not in d.components]
+    for name in sorted(d.components):
+        kept.append(
+            {
+                "componentName": name,
+                "componentVersion": d.components[name].get("componentVersion"),
+                "lifecycleState": "RUNNING",
+                "isRoot": True,
+                "lastStatusChangeTimestamp": now,
+                "lastReportedTimestamp": now,
+                "lastInstallationSource": d.target_arn,
+            }
+        )
+    cd.installed_components = kept
+
+
 def _advance(b: "GreengrassBackend", d: Deployment) -> None:
-    """One GetDeployment poll: ACTIVE for N polls, then COMPLETED or FAILED."""
-    if d.status != "ACTIVE":
+    """One read of an ACTIVE deployment, as the devices it reaches work on it.
+
+    Each registered core device in the target picks it up (QUEUED), works on it (IN_PROGRESS) for the
+    bench's `v2DeploymentPolls` reads, then ends it and reports its components. A deployment to a
+    thing group stays ACTIVE: it is continuous, new members get it when they join ("Deploy AWS IoT
+    Greengrass components to devices", V2 developer guide), and per-device outcomes are only in
+    ListEffectiveDeployments. A deployment to one thing ends with its device: COMPLETED or FAILED.
+    """
+    if d.status != "ACTIVE" or not d.latest:
         return
     ctl = control.control_for(b.account_id)
-    d.polls += 1
-    if d.polls <= ctl.v2_deployment_polls:
-        return
-    outcome = ctl.v2_outcome(d.id, d.target_arn)
-    missing = _missing_components(b, d)
-    if outcome and outcome.get("status") == "FAILED":
-        d.status, d.execution_status = "FAILED", "FAILED"
-        d.reason = outcome.get("reason") or "Deployment failed."
-        d.error_stack = outcome.get("errorStack") or ["DEPLOYMENT_FAILURE"]
-        d.error_types = outcome.get("errorTypes") or ["DEPLOYMENT_FAILURE"]
-    elif missing:
-        d.status, d.execution_status = "FAILED", "FAILED"
-        d.reason = f"Component versions could not be resolved: {', '.join(missing)}"
-        d.error_stack = ["DEPLOYMENT_FAILURE", "NO_AVAILABLE_COMPONENT_VERSION"]
-        d.error_types = ["REQUEST_ERROR"]
-    else:
-        d.status, d.execution_status = "COMPLETED", "SUCCEEDED"
-        d.reason = "SUCCESSFUL"
-    d.modified = _now()
+    for cd in _members(b, d):
+        if cd.auto_apply is False:
+            continue
+        e = d.executions.setdefault(cd.thing_name, Execution())
+        if e.status not in ("QUEUED", "IN_PROGRESS"):
+            continue
+        e.polls += 1
+        if e.polls <= ctl.v2_deployment_polls:
+            if e.status == "QUEUED":
+                e.status, e.modified = "IN_PROGRESS", _now()
+            continue
+        o = _device_outcome(b, d, cd)
+        e.status, e.reason, e.modified = o["status"], o["reason"], _now()
+        e.error_stack, e.error_types = o.get("errorStack"), o.get("errorTypes")
+        if e.status == "SUCCEEDED":
+            _report_installed(cd, d)
+    m = _TARGET.match(d.target_arn)
+    if m and m.group(3) == "thing":
+        e = d.executions.get(m.group(4))
+        if e is not None and e.status == "SUCCEEDED":
+            d.status = "COMPLETED"
+        elif e is not None and e.status not in ("QUEUED", "IN_PROGRESS"):
+            d.status = "FAILED"
+
+
+def _advance_all(b: "GreengrassBackend") -> None:
+    for d in list(_state(b).deployments.values()):
+        _advance(b, d)
 
 
 def _deployment(b: "GreengrassBackend", dep_id: str) -> Deployment:
@@ -855,8 +1036,7 @@ def cancel_deployment(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, An
     if d.status != "ACTIVE":
         raise v2_conflict("DEPLOYMENT", d.id, f"Deployment {d.id} is {d.status} and cannot be canceled.")
     d.status = "CANCELED"
-    if d.execution_status in ("IN_PROGRESS", "QUEUED"):
-        d.execution_status, d.modified = "CANCELED", _now()
+    _cancel_executions(d)
     return {"message": "SUCCESS"}
 
 
@@ -933,10 +1113,11 @@ def delete_core_device(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, A
     return {}
 
 
-def _effective(b: "GreengrassBackend", thing_name: str) -> list[Deployment]:
-    me = {f"arn:{b.partition}:iot:{b.region_name}:{b.account_id}:thing/{thing_name}"} | _device_groups(b, thing_name)
-    ds = [d for d in _state(b).deployments.values() if d.target_arn in me]
-    ds.sort(key=lambda d: d.created, reverse=True)
+def _effective(b: "GreengrassBackend", thing_name: str) -> list[tuple[Deployment, Execution]]:
+    """The deployments the device has picked up, newest first, with its execution of each."""
+    _advance_all(b)
+    ds = [(d, d.executions[thing_name]) for d in _state(b).deployments.values() if thing_name in d.executions]
+    ds.sort(key=lambda x: x[0].created, reverse=True)
     return ds
 
 
@@ -944,20 +1125,20 @@ def _effective(b: "GreengrassBackend", thing_name: str) -> list[Deployment]:
 def list_effective_deployments(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
     c = _core_device(b, p["coreDeviceThingName"])
     items = []
-    for d in _effective(b, c.thing_name):
+    for d, e in _effective(b, c.thing_name):
         item: dict[str, Any] = {
             "deploymentId": d.id,
             "deploymentName": d.name or d.id,
             "iotJobId": d.iot_job_id,
             "iotJobArn": d.iot_job_arn,
             "targetArn": d.target_arn,
-            "coreDeviceExecutionStatus": d.execution_status,
-            "reason": d.reason,
-            "creationTimestamp": d.created,
-            "modifiedTimestamp": d.modified,
+            "coreDeviceExecutionStatus": e.status,
+            "reason": e.reason,
+            "creationTimestamp": e.created,
+            "modifiedTimestamp": e.modified,
         }
-        if d.error_stack or d.error_types:
-            item["statusDetails"] = {"errorStack": d.error_stack or [], "errorTypes": d.error_types or []}
+        if e.error_stack or e.error_types:
+            item["statusDetails"] = {"errorStack": e.error_stack or [], "errorTypes": e.error_types or []}
         items.append(item)
     page, token = _paginate(items, p)
     return {"effectiveDeployments": page, "nextToken": token}
@@ -965,31 +1146,10 @@ def list_effective_deployments(b: "GreengrassBackend", p: dict[str, Any]) -> dic
 
 @handles("ListInstalledComponents")
 def list_installed_components(b: "GreengrassBackend", p: dict[str, Any]) -> dict[str, Any]:
+    """Only what the device reported (the service knows nothing else of the device)."""
     c = _core_device(b, p["coreDeviceThingName"])
-    if c.installed_components is not None:
-        items = [dict(x) for x in c.installed_components]
-    else:
-        # What the succeeded deployments put on the device: the latest succeeded one per target.
-        seen: dict[str, dict[str, Any]] = {}
-        done_targets: set[str] = set()
-        for d in _effective(b, c.thing_name):
-            if d.execution_status != "SUCCEEDED" or d.target_arn in done_targets:
-                continue
-            done_targets.add(d.target_arn)
-            for name, spec in d.components.items():
-                seen.setdefault(
-                    name,
-                    {
-                        "componentName": name,
-                        "componentVersion": spec.get("componentVersion"),
-                        "lifecycleState": "RUNNING",
-                        "isRoot": True,
-                        "lastStatusChangeTimestamp": d.modified,
-                        "lastReportedTimestamp": d.modified,
-                        "lastInstallationSource": d.target_arn,
-                    },
-                )
-        items = list(seen.values())
+    _advance_all(b)
+    items = [dict(x) for x in c.installed_components or []]
     if p.get("topologyFilter") == "ROOT":
         items = [i for i in items if i.get("isRoot", True)]
     page, token = _paginate(items, p)
@@ -1017,6 +1177,18 @@ def report_core_device(b: "GreengrassBackend", body: dict[str, Any]) -> CoreDevi
         cd.runtime = "aws_nucleus_classic"
     if "installedComponents" in body:
         cd.installed_components = body["installedComponents"]
+    if "autoApply" in body:
+        auto = body["autoApply"]
+        if auto is True or auto is None:
+            auto = None
+        elif isinstance(auto, dict):
+            status = {"COMPLETED": "SUCCEEDED"}.get(auto.get("status"), auto.get("status"))
+            if status not in ("SUCCEEDED", "FAILED"):
+                raise ValueError("autoApply.status must be SUCCEEDED or FAILED")
+            auto = {**auto, "status": status}
+        elif auto is not False:
+            raise ValueError("autoApply must be true, false or {status: SUCCEEDED|FAILED, reason?, errorStack?, errorTypes?}")
+        cd.auto_apply = auto
     st.core_devices[name] = cd
     return cd
 

@@ -71,13 +71,13 @@ def _control(method: str, path: str, body: dict[str, Any], app: Any = None) -> A
             raise ControlError(f"cannot open unix sockets in {d}: {e}")
     if path == "/ggp-bench/config":
         if method == "POST":
-            for key, attr in (("deploymentPolls", "deployment_polls"), ("v2DeploymentPolls", "v2_deployment_polls")):
+            for key, attr in (("deploymentPolls", "deployment_polls"), ("v2DeploymentPolls", "v2_deployment_polls"), ("componentPolls", "component_polls")):
                 if key in body:
                     v = body[key]
                     if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                         raise ControlError(f"{key} must be a non-negative integer")
                     setattr(ctl, attr, v)
-        return {"deploymentPolls": ctl.deployment_polls, "v2DeploymentPolls": ctl.v2_deployment_polls}
+        return {"deploymentPolls": ctl.deployment_polls, "v2DeploymentPolls": ctl.v2_deployment_polls, "componentPolls": ctl.component_polls}
     if method != "POST":
         raise ControlError(f"{method} is not supported on {path}")
     if path == "/ggp-bench/greengrass/deployment-outcome":

@@ -30,11 +30,24 @@ def thing_arn(name: str) -> str:
     return f"arn:aws:iot:us-east-1:{ACCOUNT}:thing/{name}"
 
 
+def deployable(gg2, **kw) -> dict:
+    """CreateComponentVersion, then DescribeComponent until the service has processed it, as a
+    client must (a new version is REQUESTED, then INITIATED, then DEPLOYABLE)."""
+    created = gg2.create_component_version(**kw)
+    for _ in range(5):
+        if gg2.describe_component(arn=created["arn"])["status"]["componentState"] == "DEPLOYABLE":
+            return created
+    raise AssertionError(f"{created['arn']} never DEPLOYABLE")
+
+
 def test_component_round_trip(gg2):
     created = gg2.create_component_version(inlineRecipe=recipe(ComponentDescription="hi"), tags={"t": "1"})
     arn = f"arn:aws:greengrass:us-east-1:{ACCOUNT}:components:com.example.Hello:versions:1.0.0"
     assert created["arn"] == arn
-    assert created["status"]["componentState"] == "DEPLOYABLE"
+    # Processed by the service after the create: REQUESTED, INITIATED (componentPolls reads), DEPLOYABLE.
+    assert created["status"]["componentState"] == "REQUESTED"
+    states = [gg2.describe_component(arn=arn)["status"]["componentState"] for _ in range(3)]
+    assert states == ["INITIATED", "DEPLOYABLE", "DEPLOYABLE"]
     d = gg2.describe_component(arn=arn)
     assert (d["componentName"], d["componentVersion"], d["publisher"], d["description"], d["tags"]) == (
         "com.example.Hello",
@@ -162,9 +175,12 @@ def test_lambda_component(emu, gg2):
     assert r["Manifests"][0]["Platform"] == {"os": "linux", "architecture": "amd64"}
     assert r["Manifests"][0]["Artifacts"][0]["Uri"] == "greengrass:lambda-artifact.zip"
     assert r["Lifecycle"]["setenv"]["AWS_GREENGRASS_LAMBDA_FUNCTION_HANDLER"] == "app.handler"
-    with pytest.raises(ClientError) as e:
-        gg2.create_component_version(lambdaFunction={"lambdaArn": fn_arn.rsplit(":", 1)[0] + ":$LATEST"})
-    assert error_of(e)[:2] == (400, "ValidationException")
+    # Only a published version can be imported: $LATEST, an alias or no qualifier is AccessDenied.
+    base = fn_arn.rsplit(":", 1)[0]
+    for unversioned in (base + ":$LATEST", base + ":live", base):
+        with pytest.raises(ClientError) as e:
+            gg2.create_component_version(lambdaFunction={"lambdaArn": unversioned})
+        assert error_of(e)[:2] == (403, "AccessDeniedException"), unversioned
 
 
 def _thing(iot, name="core1") -> str:
@@ -172,13 +188,27 @@ def _thing(iot, name="core1") -> str:
     return thing_arn(name)
 
 
+def _core(emu, iot, name="core1", **device) -> str:
+    """A thing whose core device has connected (registered), as a running nucleus would."""
+    arn = _thing(iot, name)
+    emu.post("/ggp-bench/greengrassv2/core-device", {"thingName": name, "status": "HEALTHY", **device})
+    return arn
+
+
 def _poll(gg2, dep_id, n):
     return [gg2.get_deployment(deploymentId=dep_id)["deploymentStatus"] for _ in range(n)]
 
 
-def test_deployment_lifecycle(gg2, iot):
+def test_deployment_to_a_thing_no_device_has_connected_stays_active(gg2, iot):
     target = _thing(iot)
-    gg2.create_component_version(inlineRecipe=recipe())
+    deployable(gg2, inlineRecipe=recipe())
+    dep = gg2.create_deployment(targetArn=target, components={"com.example.Hello": {"componentVersion": "1.0.0"}})
+    assert _poll(gg2, dep["deploymentId"], 5) == ["ACTIVE"] * 5
+
+
+def test_deployment_lifecycle(emu, gg2, iot):
+    target = _core(emu, iot)
+    deployable(gg2, inlineRecipe=recipe())
     dep = gg2.create_deployment(
         targetArn=target,
         deploymentName="d1",
@@ -189,6 +219,8 @@ def test_deployment_lifecycle(gg2, iot):
     )
     assert dep["iotJobArn"] == f"arn:aws:iot:us-east-1:{ACCOUNT}:job/{dep['iotJobId']}"
     assert _poll(gg2, dep["deploymentId"], 3) == ["ACTIVE", "ACTIVE", "COMPLETED"]
+    eff = gg2.list_effective_deployments(coreDeviceThingName="core1")["effectiveDeployments"]
+    assert [(e["deploymentId"], e["coreDeviceExecutionStatus"]) for e in eff] == [(dep["deploymentId"], "SUCCEEDED")]
     got = gg2.get_deployment(deploymentId=dep["deploymentId"])
     assert got["components"]["com.example.Hello"]["configurationUpdate"] == {"merge": '{"a":1}'}
     assert (got["revisionId"], got["isLatestForTarget"], got["tags"]) == ("1", True, {"k": "v"})
@@ -218,8 +250,19 @@ def test_deployment_failure_by_control(emu, gg2, iot):
     assert (eff["coreDeviceExecutionStatus"], eff["reason"]) == ("FAILED", "nucleus crashed")
 
 
-def test_missing_private_component_fails_the_deployment(gg2, iot):
-    target = _thing(iot)
+def test_a_component_not_yet_deployable_fails_on_the_device(emu, gg2, iot):
+    target = _core(emu, iot)
+    gg2.create_component_version(inlineRecipe=recipe())  # REQUESTED: never read until DEPLOYABLE
+    emu.post("/ggp-bench/config", {"componentPolls": 5})
+    dep = gg2.create_deployment(targetArn=target, components={"com.example.Hello": {"componentVersion": "1.0.0"}})["deploymentId"]
+    assert _poll(gg2, dep, 3)[-1] == "FAILED"
+    eff = gg2.list_effective_deployments(coreDeviceThingName="core1")["effectiveDeployments"][0]
+    assert eff["statusDetails"]["errorStack"] == ["DEPLOYMENT_FAILURE", "NO_AVAILABLE_COMPONENT_VERSION"]
+    assert gg2.list_installed_components(coreDeviceThingName="core1")["installedComponents"] == []
+
+
+def test_missing_private_component_fails_the_deployment(emu, gg2, iot):
+    target = _core(emu, iot)
     dep = gg2.create_deployment(
         targetArn=target,
         components={"com.example.Missing": {"componentVersion": "1.0.0"}, "aws.greengrass.Nucleus": {"componentVersion": "2.12.0"}},
@@ -249,15 +292,24 @@ def test_cancel_and_delete(gg2, iot):
 
 def test_thing_group_deployment_and_core_devices(emu, gg2, iot):
     iot.create_thing_group(thingGroupName="fleet")
-    for name in ("core1", "core2"):
+    for name in ("core1", "core2", "core3"):
         iot.create_thing(thingName=name)
         iot.add_thing_to_thing_group(thingGroupName="fleet", thingName=name)
+    for name in ("core1", "core2"):
         emu.post("/ggp-bench/greengrassv2/core-device", {"thingName": name, "status": "HEALTHY", "architecture": "aarch64", "coreVersion": "2.12.0"})
-    emu.post("/ggp-bench/greengrassv2/core-device", {"thingName": "core2", "status": "UNHEALTHY"})
+    emu.post("/ggp-bench/greengrassv2/core-device", {"thingName": "core2", "status": "UNHEALTHY", "autoApply": {"status": "FAILED", "reason": "out of disk"}})
     group_arn = iot.describe_thing_group(thingGroupName="fleet")["thingGroupArn"]
-    gg2.create_component_version(inlineRecipe=recipe())
+    deployable(gg2, inlineRecipe=recipe())
     dep = gg2.create_deployment(targetArn=group_arn, components={"com.example.Hello": {"componentVersion": "1.0.0"}})["deploymentId"]
-    assert _poll(gg2, dep, 3)[-1] == "COMPLETED"
+    # Continuous: a thing-group deployment stays ACTIVE whatever its devices make of it.
+    assert _poll(gg2, dep, 4) == ["ACTIVE"] * 4
+    eff2 = gg2.list_effective_deployments(coreDeviceThingName="core2")["effectiveDeployments"]
+    assert [(e["coreDeviceExecutionStatus"], e["reason"]) for e in eff2] == [("FAILED", "out of disk")]
+    assert gg2.list_installed_components(coreDeviceThingName="core2")["installedComponents"] == []
+    # core3 never connected: it is no core device and has no execution.
+    with pytest.raises(ClientError) as e:
+        gg2.list_effective_deployments(coreDeviceThingName="core3")
+    assert error_of(e)[:2] == (404, "ResourceNotFoundException")
 
     devices = gg2.list_core_devices(thingGroupArn=group_arn)["coreDevices"]
     assert sorted(d["coreDeviceThingName"] for d in devices) == ["core1", "core2"]
@@ -343,3 +395,44 @@ def test_control_marks_a_component_version_failed(emu, gg2):
         with pytest.raises(urllib.error.HTTPError) as e:
             emu.post("/ggp-bench/greengrassv2/component-state", bad)
         assert e.value.code == 400, bad
+
+
+@pytest.mark.parametrize(
+    "extra, field",
+    [
+        ({"Lifecycle": {"Rnu": "python3 hello.py"}}, "Lifecycle.Rnu"),
+        ({"Lifecycle": {"Run": {"Scirpt": "x"}}}, "Lifecycle.Run.Scirpt"),
+        ({"Lifecycle": {"Run": {"RequiresPrivilege": True}}}, "Lifecycle.Run.Script"),
+        ({"Manifests": [{"Lifecycle": {"Setenv": "A=1"}}]}, "Manifests[0].Lifecycle.Setenv"),
+        ({"Manifests": [{"Artifacts": [{"URI": "s3://b/k.zip", "Unarchive": "TAR"}]}]}, "Manifests[0].Artifacts[0].Unarchive"),
+        ({"Manifests": [{"Artifacts": [{"URI": "s3://b/k", "Permission": {"Read": "EVERYONE"}}]}]}, "Manifests[0].Artifacts[0].Permission.Read"),
+        ({"Manifests": [{"Artifacts": [{"URI": "s3://b/k", "Permission": {"Write": "ALL"}}]}]}, "Manifests[0].Artifacts[0].Permission.Write"),
+    ],
+)
+def test_recipe_lifecycle_and_artifact_values_are_validated(gg2, extra, field):
+    # "AWS IoT Greengrass component recipe reference": lifecycle steps setenv, install, run, startup,
+    # shutdown, recover, bootstrap; Unarchive ZIP | NONE; Permission Read/Execute NONE | OWNER | ALL.
+    with pytest.raises(ClientError) as e:
+        gg2.create_component_version(inlineRecipe=recipe(**extra))
+    assert error_of(e)[:2] == (400, "ValidationException")
+    assert field in [f["name"] for f in e.value.response["fields"]], e.value.response
+
+
+def test_recipe_in_any_key_case_with_valid_values_is_accepted(emu, gg2):
+    s3 = emu.client("s3")
+    s3.create_bucket(Bucket="artifacts")
+    s3.put_object(Bucket="artifacts", Key="k.zip", Body=b"PK")
+    man = [{"Platform": {"os": "linux"}, "Lifecycle": {"run": {"script": "x", "requiresPrivilege": True}, "Setenv": {"A": "1"}},
+            "Artifacts": [{"Uri": "s3://artifacts/k.zip", "Unarchive": "ZIP", "Permission": {"Read": "OWNER", "Execute": "ALL"}}]}]
+    assert deployable(gg2, inlineRecipe=recipe(Manifests=man))
+
+
+def test_artifact_in_a_bucket_of_another_region_fails_the_version(emu, gg2):
+    s3 = emu.client("s3")
+    s3.create_bucket(Bucket="eu-artifacts", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3.put_object(Bucket="eu-artifacts", Key="hello.py", Body=b"print('hi')\n")
+    man = [{"Platform": {"os": "linux"}, "Artifacts": [{"URI": "s3://eu-artifacts/hello.py"}]}]
+    created = gg2.create_component_version(inlineRecipe=recipe(Manifests=man))
+    assert created["status"]["componentState"] == "FAILED"
+    assert "is in eu-west-1, not in us-east-1" in created["status"]["errors"]["s3://eu-artifacts/hello.py"]
+    assert gg2.describe_component(arn=created["arn"])["status"]["componentState"] == "FAILED"

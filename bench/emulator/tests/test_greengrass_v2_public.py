@@ -12,7 +12,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from conftest import error_of
-from test_greengrass_v2 import ACCOUNT, _poll, _thing, recipe
+from test_greengrass_v2 import ACCOUNT, _core, _poll, _thing, deployable, recipe
 
 CATALOGUE = {
     "aws.greengrass.Nucleus",
@@ -136,11 +136,11 @@ def test_list_components_scopes(emu, gg2):
     assert error_of(e)[:2] == (400, "ValidationException")
 
 
-def test_deployment_of_public_components(gg2, iot):
-    target = _thing(iot)
+def test_deployment_of_public_components(emu, gg2, iot):
+    target = _core(emu, iot)
     nucleus = versions(gg2, "aws.greengrass.Nucleus")[0]
     cli = versions(gg2, "aws.greengrass.Cli")[-1]  # any listed version, not only the latest
-    gg2.create_component_version(inlineRecipe=recipe())
+    deployable(gg2, inlineRecipe=recipe())
     ok = gg2.create_deployment(
         targetArn=target,
         components={
@@ -166,9 +166,9 @@ def test_deployment_of_unknown_public_version_fails(emu, gg2, iot):
     assert eff["statusDetails"]["errorStack"] == ["DEPLOYMENT_FAILURE", "NO_AVAILABLE_COMPONENT_VERSION"]
 
 
-def test_private_component_overrides_public_name(gg2, iot):
-    target = _thing(iot)
-    gg2.create_component_version(inlineRecipe=recipe(name="aws.greengrass.LogManager", version="9.0.0"))
+def test_private_component_overrides_public_name(emu, gg2, iot):
+    target = _core(emu, iot)
+    deployable(gg2, inlineRecipe=recipe(name="aws.greengrass.LogManager", version="9.0.0"))
     dep = gg2.create_deployment(targetArn=target, components={"aws.greengrass.LogManager": {"componentVersion": "9.0.0"}})["deploymentId"]
     assert _poll(gg2, dep, 3)[-1] == "COMPLETED"
     assert "9.0.0" not in versions(gg2, "aws.greengrass.LogManager")  # the public list is AWS's only
@@ -203,7 +203,7 @@ def test_control_publishes_public_version_until_reset(emu, gg2, iot):
     eu_versions = eu.list_component_versions(arn=public_arn("aws.greengrass.LogManager", region="eu-west-1"))["componentVersions"]
     assert eu_versions[0]["componentVersion"] == "2.4.0"
     # deployable once published
-    target = _thing(iot)
+    target = _core(emu, iot)
     dep = gg2.create_deployment(targetArn=target, components={"aws.greengrass.LogManager": {"componentVersion": "2.4.0"}})["deploymentId"]
     assert _poll(gg2, dep, 3)[-1] == "COMPLETED"
     # reset restores the built-in catalogue
