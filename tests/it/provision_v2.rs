@@ -919,6 +919,61 @@ async fn artifacts_go_to_the_given_bucket_and_directory() {
     );
 }
 
+/// Issue 14: an artifact bucket in another Region than the core was used as is, and the service
+/// left every component version with an artifact there FAILED (Greengrass reads artifacts only
+/// from the component's Region; the emulator models that). ggp now reads the bucket's Region first
+/// and stops naming both Regions before any role, certificate or component is made; a bucket that
+/// does not exist is named the same way.
+#[tokio::test]
+async fn an_artifact_bucket_in_another_region_is_refused_before_the_core_is_made() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    cloud
+        .clients
+        .s3
+        .create_bucket()
+        .bucket("users-eu-bucket")
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut setup = v2_setup(&repo(), "deployments/hello-executable.conf");
+    setup.code = [("HelloExecutable".to_string(), "# exe\n".to_string())].into();
+    cloud.clients.recorder().clear();
+    for (bucket, says) in [
+        (
+            "users-eu-bucket",
+            "is in eu-west-1, but the core is in us-east-1",
+        ),
+        ("users-missing-bucket", "(--s3-bucket) does not exist"),
+    ] {
+        setup.opts.s3 = Some(provision::S3Location {
+            bucket: bucket.into(),
+            prefix: String::new(),
+        });
+        let err = setup.deploy(&cloud).await.unwrap_err();
+        let msg = err.to_string();
+        for part in [
+            bucket,
+            says,
+            "before any role, certificate or component was made",
+        ] {
+            assert!(msg.contains(part), "{part} not in: {msg}");
+        }
+        // Only the thing group (made first, its id is GROUP_ID) was there to make.
+        let m = cloud.clients.recorder().mutating();
+        assert!(m.iter().all(|c| c == "IoT.CreateThingGroup"), "{m:?}");
+    }
+    let things = cloud.clients.iot.list_things().send().await.unwrap();
+    assert!(things.things().is_empty(), "{things:?}");
+    let components = gg(&cloud).list_components().send().await.unwrap();
+    assert!(components.components().is_empty(), "{components:?}");
+}
+
 #[tokio::test]
 async fn the_things_of_connected_shadows_are_created() {
     let emu = emulator::fresh();

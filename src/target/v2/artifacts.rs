@@ -54,6 +54,60 @@ async fn bucket_exists(ctx: &Ctx<'_>, bucket: &str) -> Result<bool, ProvisionErr
     }
 }
 
+/// The bucket must be in the core's Region: Greengrass V2 reads a component's artifacts only from
+/// a bucket in the Region where the component is made ("Upload components to AWS IoT Greengrass",
+/// V2 developer guide; CreateComponentVersion leaves the version FAILED otherwise). Checked with
+/// GetBucketLocation before any change. A bucket the user named must exist; ggp's default one is
+/// made in the core's Region when absent.
+pub(crate) async fn check_bucket_region(
+    ctx: &Ctx<'_>,
+    loc: &ArtifactLocation,
+) -> Result<(), ProvisionError> {
+    let bucket = &loc.bucket;
+    let core = &ctx.cloud.region;
+    let out = match ctx.c().s3.get_bucket_location().bucket(bucket).send().await {
+        Ok(o) => o,
+        Err(e) if is_not_found(&e) || status_of(&e) == Some(404) => {
+            if loc.default {
+                return Ok(());
+            }
+            return Err(ProvisionError::Input(format!(
+                "the artifact bucket {bucket} (--s3-bucket) does not exist; the deploy stopped before any role, \
+                 certificate or component was made. \
+                 Create it in {core} (aws s3 mb s3://{bucket} --region {core}), or leave \
+                 --s3-bucket out for ggp's own bucket {}",
+                default_artifact_bucket(&ctx.cloud.account, core)
+            )));
+        }
+        Err(e) => return Err(e).doing(|| format!("reading the Region of the bucket {bucket}")),
+    };
+    // GetBucketLocation's LocationConstraint: none (or empty) is us-east-1, "EU" is eu-west-1
+    // (S3 API reference, GetBucketLocation).
+    let region = match out.location_constraint().map(|c| c.as_str()) {
+        None | Some("") => "us-east-1",
+        Some("EU") => "eu-west-1",
+        Some(r) => r,
+    };
+    if region == core {
+        return Ok(());
+    }
+    Err(ProvisionError::Input(format!(
+        "the artifact bucket {bucket} is in {region}, but the core is in {core}: Greengrass V2 \
+         reads a component's artifacts only from a bucket in the component's Region, so every \
+         component version with an artifact there would be FAILED; the deploy stopped before any \
+         role, certificate or component was made. Use a \
+         bucket in {core} (--s3-bucket){}",
+        if loc.default {
+            String::new()
+        } else {
+            format!(
+                ", or leave --s3-bucket out for ggp's own bucket {}",
+                default_artifact_bucket(&ctx.cloud.account, core)
+            )
+        }
+    )))
+}
+
 /// The default bucket: created (tagged as ggp's) when absent. Returns whether it exists now (false
 /// only in a dry run).
 pub(crate) async fn ensure_default_bucket(

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use super::artifacts::ArtifactLocation;
+use super::artifacts::{self, ArtifactLocation};
 use super::greengrass::{self, ThingGroupInfo};
 use super::plan::Plan;
 use super::preflight;
@@ -134,6 +134,14 @@ async fn walk(
     // An existing role the user named must already be a token exchange role: checked before any
     // change of this walk.
     iam::check_existing_trust(ctx, &plan.iam.token_exchange_role, TES_SERVICE).await?;
+    // So is the Region of the bucket the artifacts go to, when there are any.
+    if plan
+        .components
+        .iter()
+        .any(|c| c.kind == ComponentKind::Native)
+    {
+        artifacts::check_bucket_region(ctx, &ArtifactLocation::of(ctx, opts)).await?;
+    }
     let action = match group {
         Some(g) if !g.created => Action::Unchanged,
         _ => Action::Create,
