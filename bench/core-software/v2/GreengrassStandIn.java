@@ -10,6 +10,12 @@
 //   must match the key, checked by signing and verifying with java.security), and
 //   services."aws.greengrass.Nucleus".configuration awsRegion / iotDataEndpoint / iotCredEndpoint / iotRoleAlias.
 // Everything it does is logged as "STAND-IN nucleus: ..." to <root>/logs/greengrass.log; it exits 1 on failure.
+// Like the real installer it copies the distribution to <root>/alts/init/distro and links alts/current to it
+// (what bin/loader starts), and with --start true it launches the nucleus IN THIS PROCESS: with
+// --setup-system-service true the real installer hands the start to systemd and returns, without it the nucleus
+// runs in the foreground until it is stopped ("Install the AWS IoT Greengrass Core software", V2 developer
+// guide: --start runs the software "as a system service or in the foreground"). The stand-in's "running nucleus"
+// logs that it runs, writes <root>/logs/standin-nucleus.pid and sleeps until SIGTERM/SIGINT; it connects nowhere.
 // Built with `javac --release 11` by bench/core-software/make-standins; uses only the JDK.
 package org.ggp.standin;
 
@@ -156,12 +162,73 @@ public final class GreengrassStandIn {
             log("INFO", "would write /etc/systemd/system/greengrass.service from " + template
                     + " and run systemctl enable/start greengrass.service (nothing written)");
         }
-        if (bool(opts, "start", true)) {
-            log("INFO", "would launch the nucleus from " + root + "; nothing was started");
-        } else {
-            log("INFO", "--start false: set up only");
+        boolean launcher = !opts.containsKey("init-config") && !opts.containsKey("config");
+        if (!launcher) {
+            installDistribution();
         }
-        log("INFO", "installation OK (STAND-IN nucleus " + VERSION + ")");
+        boolean service = bool(opts, "setup-system-service", false);
+        if (!launcher) {
+            log("INFO", "installation OK (STAND-IN nucleus " + VERSION + ")");
+        }
+        if (!bool(opts, "start", true)) {
+            log("INFO", "--start false: set up only");
+        } else if (service) {
+            log("INFO", "would start greengrass.service with systemctl; the stand-in starts nothing here");
+        } else {
+            runInForeground();
+        }
+    }
+
+    /** The installer's copy of the distribution: alts/init/distro, and alts/current -> init. */
+    private void installDistribution() throws Failure {
+        Path dist = distributionDir();
+        Path init = root.resolve("alts").resolve("init");
+        Path current = root.resolve("alts").resolve("current");
+        try {
+            for (String rel : new String[] {"lib/Greengrass.jar", "bin/loader"}) {
+                Path from = dist.resolve(rel);
+                if (!Files.isRegularFile(from)) {
+                    throw new Failure(from + " is missing from the nucleus zip");
+                }
+                Path to = init.resolve("distro").resolve(rel);
+                Files.createDirectories(to.getParent());
+                Files.copy(from, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                to.toFile().setExecutable(rel.startsWith("bin/"), false);
+            }
+            Files.deleteIfExists(current);
+            Files.createSymbolicLink(current, Paths.get("init"));
+        } catch (IOException e) {
+            throw new Failure("cannot install the nucleus into " + init + ": " + e.getMessage());
+        }
+        log("INFO", "nucleus copied to " + init.resolve("distro") + ", alts/current -> init");
+    }
+
+    /** What the real nucleus does with --start true and no system service: it runs, here, until stopped. */
+    private void runInForeground() throws Failure {
+        long pid = ProcessHandle.current().pid();
+        Path pidFile = root.resolve("logs").resolve("standin-nucleus.pid");
+        try {
+            Files.createDirectories(pidFile.getParent());
+            Files.write(pidFile, (pid + "\n").getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new Failure("cannot write " + pidFile + ": " + e.getMessage());
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log("INFO", "nucleus stopped (pid " + pid + ")");
+            try {
+                Files.deleteIfExists(pidFile);
+            } catch (IOException e) {
+                // nothing more to do on the way out
+            }
+        }));
+        log("INFO", "nucleus running in the foreground (pid " + pid + "); the stand-in connects nowhere");
+        while (true) {
+            try {
+                Thread.sleep(60_000);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
     }
 
     /** The unzipped nucleus directory: the parent of lib/ that holds this jar. */

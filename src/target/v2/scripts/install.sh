@@ -15,8 +15,12 @@
 #  4. runs the nucleus installer with that config.yaml and provisioning off:
 #       java -Droot=ROOT -Dlog.store=FILE -jar GreengrassInstaller/lib/Greengrass.jar --init-config config.yaml
 #         --component-default-user ggc_user:ggc_group --provision false --setup-system-service true --start true
-#     (--setup-system-service false where systemd is not PID 1, or with --no-service);
-#  5. verifies: the installer succeeded, ROOT/config exists, and the service is active when one was set up.
+#     (--setup-system-service false where systemd is not PID 1, or with --no-service). Without a system service
+#     the installer's --start true would run the nucleus in the foreground and never return, so install.sh runs
+#     it with --start false and then starts ROOT/alts/current/distro/bin/loader in the background (nohup),
+#     output in ROOT/logs/loader.log, pid in ROOT/logs/loader.pid;
+#  5. verifies: the installer succeeded, ROOT/config exists, and the service is active when one was set up, or
+#     the background nucleus is still running a few seconds after its start.
 # It never uses the network: no package manager downloads, no curl, wget or pip.
 #
 # Options:
@@ -122,15 +126,29 @@ chmod 600 "$key"
 
 # 4. The installer, provisioning off.
 if [ "$service" = true ] && [ "$(cat /proc/1/comm 2>/dev/null)" != systemd ]; then
-  say "systemd is not PID 1: no system service (start the core with $root/alts/current/distro/bin/loader)"
+  say "systemd is not PID 1: no system service; the nucleus is started in the background instead (--no-start: not at all)"
   service=false
 fi
+# Without a service, the installer's --start true keeps the nucleus in the foreground: started below instead.
+installer_start=$start
+[ "$service" = true ] || installer_start=false
 java -Droot="$root" -Dlog.store=FILE -jar GreengrassInstaller/lib/Greengrass.jar \
   --init-config "$here/config.yaml" \
   --component-default-user ggc_user:ggc_group \
   --provision false \
   --setup-system-service "$service" \
-  --start "$start" || die "the Greengrass installer failed (see $root/logs/greengrass.log)"
+  --start "$installer_start" || die "the Greengrass installer failed (see $root/logs/greengrass.log)"
+if [ "$service" = false ] && [ "$start" = true ]; then
+  loader=$root/alts/current/distro/bin/loader
+  [ -x "$loader" ] || die "the installer left no $loader to start the nucleus with"
+  mkdir -p "$root/logs"
+  nohup "$loader" >"$root/logs/loader.log" 2>&1 </dev/null &
+  echo $! >"$root/logs/loader.pid"
+  sleep 3
+  kill -0 "$(cat "$root/logs/loader.pid")" 2>/dev/null ||
+    die "the nucleus stopped right after its start (see $root/logs/loader.log and $root/logs/greengrass.log)"
+  say "nucleus started in the background (pid $(cat "$root/logs/loader.pid"); stop it with kill)"
+fi
 
 # 5. Verify.
 [ -d "$root/config" ] || die "the installer left no $root/config"
