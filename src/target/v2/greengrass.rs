@@ -498,9 +498,13 @@ struct Current {
     components: BTreeMap<String, String>,
 }
 
+/// The thing group's latest deployment. A thing-group deployment stays ACTIVE on the service
+/// whatever its devices make of it (it is continuous), so its status here is the core device's
+/// execution when that ended in failure: a deployment the device failed is not one to keep.
 async fn current_deployment(
     ctx: &Ctx<'_>,
     target: &str,
+    thing: &str,
 ) -> Result<Option<Current>, ProvisionError> {
     let gg = &ctx.c().greengrassv2;
     let list = gg
@@ -524,11 +528,23 @@ async fn current_deployment(
         .send()
         .await
         .doing(|| format!("reading the deployment {id}"))?;
+    let mut status = d
+        .deployment_status()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
+    if status == "ACTIVE" {
+        let device = core_device_exists(ctx, thing).await?;
+        if let Some((exec, _)) = execution(ctx, thing, &id, device).await? {
+            if matches!(
+                exec.as_str(),
+                "FAILED" | "REJECTED" | "TIMED_OUT" | "CANCELED"
+            ) {
+                status = format!("{exec} on the core device {thing}");
+            }
+        }
+    }
     Ok(Some(Current {
-        status: d
-            .deployment_status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
+        status,
         hash: d.tags().and_then(|t| t.get(TAG_CONTENT_HASH).cloned()),
         components: d
             .components()
@@ -551,10 +567,11 @@ pub(crate) async fn converge_deployment(
     versions: &BTreeMap<String, String>,
     opts: &DeployOptions,
 ) -> Result<DeploymentOutcome, ProvisionError> {
+    let thing = &plan.iot.core.thing_name;
     let current = if has_placeholder(target) {
         None
     } else {
-        current_deployment(ctx, target).await?
+        current_deployment(ctx, target, thing).await?
     };
     // The request with every version filled in.
     let mut request = plan.deployment_request.clone();
@@ -581,11 +598,11 @@ pub(crate) async fn converge_deployment(
         }
     }
     let hash = content_hash(&request);
-    let thing = &plan.iot.core.thing_name;
     let label = request["deploymentName"].as_str().unwrap_or("").to_string();
     let reusable = current.as_ref().filter(|c| {
         c.hash.as_deref() == Some(hash.as_str())
             && !matches!(c.status.as_str(), "FAILED" | "CANCELED" | "INACTIVE")
+            && !c.status.contains(" on the core device ")
     });
     if let Some(c) = reusable {
         ctx.record(
@@ -713,16 +730,7 @@ async fn poll_deployment(
 ) -> Result<DeploymentOutcome, ProvisionError> {
     let gg = &ctx.c().greengrassv2;
     let started = std::time::Instant::now();
-    let device = match gg
-        .get_core_device()
-        .core_device_thing_name(thing)
-        .send()
-        .await
-    {
-        Ok(_) => true,
-        Err(e) if is_not_found(&e) => false,
-        Err(e) => return Err(e).doing(|| format!("reading the core device {thing}")),
-    };
+    let device = core_device_exists(ctx, thing).await?;
     let mut backoff = Backoff::new(
         Duration::from_millis(200),
         Duration::from_secs(5),
@@ -786,6 +794,22 @@ async fn poll_deployment(
                 started.elapsed().as_secs(),
             ));
         }
+    }
+}
+
+/// True when the core device `thing` has registered (connected at least once).
+async fn core_device_exists(ctx: &Ctx<'_>, thing: &str) -> Result<bool, ProvisionError> {
+    match ctx
+        .c()
+        .greengrassv2
+        .get_core_device()
+        .core_device_thing_name(thing)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if is_not_found(&e) => Ok(false),
+        Err(e) => Err(e).doing(|| format!("reading the core device {thing}")),
     }
 }
 
