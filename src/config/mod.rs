@@ -179,9 +179,8 @@ impl Injected {
 
     pub fn thing_arn(&self) -> String {
         format!(
-            "arn:aws:iot:{}:{}:thing/{}",
-            self.region(),
-            self.account(),
+            "{}:thing/{}",
+            crate::model::arn::prefix("iot", &self.region(), &self.account()),
             self.thing_name()
         )
     }

@@ -104,7 +104,8 @@ pub(super) fn build(
             let function_arn = match &f.existing {
                 Some(e) => e.function_arn.clone(),
                 None => format!(
-                    "arn:aws:lambda:{region}:{account}:function:{}",
+                    "{}:function:{}",
+                    super::arn::prefix("lambda", region, account),
                     lambda_name(group, &f.function_name)
                 ),
             };

@@ -13,6 +13,7 @@
 //! values rendered from them (ARNs), their placeholder text. Nothing here touches the network or
 //! Docker.
 
+pub mod arn;
 pub mod functions;
 pub mod known;
 pub mod resources;
@@ -215,6 +216,7 @@ pub fn build(project: &Project, injected: &Injected, opts: &Options) -> Desired 
 
     let roles = roles::build(
         project,
+        &region_s,
         &account_s,
         opts.core_role_name.as_deref(),
         opts.service_role_exists,
@@ -245,7 +247,7 @@ pub fn build(project: &Project, injected: &Injected, opts: &Options) -> Desired 
         thing_name: thing,
     };
     let (resources, access) = resources::build(project, &region_s, &account_s);
-    let lambda_role_arn = roles::role_arn(&account_s, &d.lambda_role.name);
+    let lambda_role_arn = roles::role_arn(&region_s, &account_s, &d.lambda_role.name);
     let (functions, local_lambdas) = functions::build(
         project,
         &group,

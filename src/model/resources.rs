@@ -62,7 +62,10 @@ pub fn secret_arn(region: &str, account: &str, secret: &str) -> String {
     if secret.starts_with("arn:") {
         secret.to_string()
     } else {
-        format!("arn:aws:secretsmanager:{region}:{account}:secret:{secret}")
+        format!(
+            "{}:secret:{secret}",
+            super::arn::prefix("secretsmanager", region, account)
+        )
     }
 }
 

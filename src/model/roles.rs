@@ -39,8 +39,12 @@ pub struct Roles {
     pub service: Option<Role>,
 }
 
-pub(crate) fn role_arn(account: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account}:role/{name}")
+/// IAM is global, but its ARNs carry the partition of the Region the group lives in.
+pub(crate) fn role_arn(region: &str, account: &str, name: &str) -> String {
+    format!(
+        "arn:{}:iam::{account}:role/{name}",
+        super::arn::partition(region)
+    )
 }
 
 /// Merges IAM policy documents: statements concatenated in order, exact duplicates dropped.
@@ -75,6 +79,18 @@ pub(crate) fn dedup(items: impl IntoIterator<Item = String>) -> Vec<String> {
 struct Asks<'a> {
     functions: &'a [FunctionConf],
     connectors: &'a [ConnectorConf],
+    /// The partition of the group's Region (managed policies are named in it).
+    partition: &'static str,
+}
+
+/// An AWS managed policy ARN as GGP projects write it (`arn:aws:iam::aws:policy/…`, the
+/// commercial partition) names the same policy in the group's partition: AWS publishes its
+/// managed policies in China and GovCloud under `arn:aws-cn:` / `arn:aws-us-gov:`.
+fn in_partition(arn: &str, partition: &str) -> String {
+    match arn.strip_prefix("arn:aws:iam::aws:policy/") {
+        Some(rest) if partition != "aws" => format!("arn:{partition}:iam::aws:policy/{rest}"),
+        _ => arn.to_string(),
+    }
 }
 
 impl Asks<'_> {
@@ -88,7 +104,8 @@ impl Asks<'_> {
             base.iter()
                 .cloned()
                 .chain(self.functions.iter().flat_map(|x| f(x).clone()))
-                .chain(self.connectors.iter().flat_map(|x| c(x).clone())),
+                .chain(self.connectors.iter().flat_map(|x| c(x).clone()))
+                .map(|arn| in_partition(&arn, self.partition)),
         )
     }
 
@@ -111,6 +128,7 @@ impl Asks<'_> {
 /// existing role used as is), `service_role_exists` is `--service-role-exists`.
 pub fn build(
     project: &Project,
+    region: &str,
     account: &str,
     core_role_name: Option<&str>,
     service_role_exists: bool,
@@ -119,10 +137,11 @@ pub fn build(
     let asks = Asks {
         functions: &project.functions,
         connectors: &project.connectors,
+        partition: super::arn::partition(region),
     };
     let core_name = core_role_name.unwrap_or(&d.core_role.name).to_string();
     let core = Role {
-        arn: role_arn(account, &core_name),
+        arn: role_arn(region, account, &core_name),
         name: core_name,
         managed: core_role_name.is_none(),
         assume_role_policy: d.core_role.assume_role_policy.clone(),
@@ -139,7 +158,7 @@ pub fn build(
         v2_inline_policy: None,
     };
     let lambda = (!d.functions.is_empty()).then(|| Role {
-        arn: role_arn(account, &d.lambda_role.name),
+        arn: role_arn(region, account, &d.lambda_role.name),
         name: d.lambda_role.name.clone(),
         managed: true,
         assume_role_policy: d.lambda_role.assume_role_policy.clone(),
@@ -148,7 +167,7 @@ pub fn build(
         v2_inline_policy: None,
     });
     let service = (!service_role_exists).then(|| Role {
-        arn: role_arn(account, &d.service_role.name),
+        arn: role_arn(region, account, &d.service_role.name),
         name: d.service_role.name.clone(),
         managed: true,
         assume_role_policy: d.service_role.assume_role_policy.clone(),

@@ -233,8 +233,8 @@ pub(crate) async fn destroy_iot(ctx: &Ctx<'_>) -> Result<(), ProvisionError> {
     for id in &owned {
         if !certs_to_delete.iter().any(|a| cert_id(a) == id) {
             certs_to_delete.insert(format!(
-                "arn:aws:iot:{}:{}:cert/{id}",
-                ctx.cloud.region, ctx.cloud.account
+                "{}:cert/{id}",
+                crate::model::arn::prefix("iot", &ctx.cloud.region, &ctx.cloud.account)
             ));
         }
     }

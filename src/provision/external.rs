@@ -320,8 +320,8 @@ async fn existing_function(
     let name = function_arn.rsplit(':').next().unwrap_or(function_arn);
     // Functions of this account and region by name, others by ARN.
     let local = format!(
-        "arn:aws:lambda:{}:{}:function:{name}",
-        cloud.region, cloud.account
+        "{}:function:{name}",
+        crate::model::arn::prefix("lambda", &cloud.region, &cloud.account)
     );
     let id = if local == function_arn {
         name

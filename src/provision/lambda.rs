@@ -346,8 +346,8 @@ async fn converge_function(
         l,
         pkg,
         arn: format!(
-            "arn:aws:lambda:{}:{}:function:{name}",
-            ctx.cloud.region, ctx.cloud.account
+            "{}:function:{name}",
+            crate::model::arn::prefix("lambda", &ctx.cloud.region, &ctx.cloud.account)
         ),
         want_code: pkg.map(code_sha256).transpose()?,
     };

@@ -974,6 +974,58 @@ async fn an_artifact_bucket_in_another_region_is_refused_before_the_core_is_made
     assert!(components.components().is_empty(), "{components:?}");
 }
 
+/// Issue 14: `arn:aws` was hard-coded, so in China (`aws-cn`) or GovCloud (`aws-us-gov`) the core
+/// policy, the roles and the thing group ARN named resources of another partition, which AWS's
+/// authorization never matches. In cn-north-1 every ARN ggp writes is `arn:aws-cn:`, the
+/// preflight (TestAuthorization, SimulatePrincipalPolicy) finds everything allowed, and the
+/// deployment targets the thing group's real ARN.
+#[tokio::test]
+async fn in_china_every_arn_is_of_the_aws_cn_partition() {
+    let emu = emulator::fresh();
+    let cloud = provision_fixture::cloud_in(&emu, "cn-north-1").await;
+    let setup = example();
+    let r = setup.deploy(&cloud).await.unwrap();
+    r.result().expect("deployed in cn-north-1");
+    let target = format!("arn:aws-cn:iot:cn-north-1:{ACCOUNT}:thinggroup/{GROUP}");
+    let listed = gg(&cloud)
+        .list_deployments()
+        .target_arn(&target)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.deployments().len(), 1, "{listed:?}");
+    let role = v2_role_policy(&cloud).await;
+    let iot = &cloud.clients.iot;
+    let names = iot.list_policies().send().await.unwrap();
+    assert!(!names.policies().is_empty(), "no core policy");
+    let mut policy = String::new();
+    for p in names.policies() {
+        let name = p.policy_name().unwrap();
+        let doc = iot.get_policy().policy_name(name).send().await.unwrap();
+        policy.push_str(doc.policy_document().unwrap_or_default());
+    }
+    assert!(!role.contains("arn:aws:"), "{role}");
+    assert!(!policy.contains("arn:aws:"), "{policy}");
+    // The role alias hands out the token exchange role by its aws-cn ARN.
+    let aliases = iot.list_role_aliases().send().await.unwrap();
+    let alias = aliases.role_aliases().first().expect("a role alias");
+    let described = iot
+        .describe_role_alias()
+        .role_alias(alias)
+        .send()
+        .await
+        .unwrap();
+    let role_arn = described
+        .role_alias_description()
+        .and_then(|d| d.role_arn())
+        .unwrap_or_default();
+    assert!(role_arn.starts_with("arn:aws-cn:iam::"), "{role_arn}");
+    assert!(
+        policy.contains(&format!("arn:aws-cn:iot:cn-north-1:{ACCOUNT}:rolealias/")),
+        "{policy}"
+    );
+}
+
 #[tokio::test]
 async fn the_things_of_connected_shadows_are_created() {
     let emu = emulator::fresh();

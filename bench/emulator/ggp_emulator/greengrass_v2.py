@@ -657,7 +657,7 @@ def _component_version(b: "GreengrassBackend", arn: str, public: bool = True) ->
     st = _state(b)
     m = _VERSION_ARN.match(arn)
     cv = None
-    if m and m.group(1) == b.region_name:
+    if m and m.group(1) == b.region_name and arn.startswith(f"arn:{b.partition}:"):  # the Region's partition only
         if m.group(2) == b.account_id:
             cv = st.components.get(m.group(3), {}).get(m.group(4))
         elif public and m.group(2) == PUBLIC_ACCOUNT:
@@ -770,7 +770,7 @@ def list_component_versions(b: "GreengrassBackend", p: dict[str, Any]) -> dict[s
     st = _state(b)
     m = _COMPONENT_ARN.match(p["arn"])
     versions: dict[str, ComponentVersion] = {}
-    if m and m.group(1) == b.region_name:
+    if m and m.group(1) == b.region_name and p["arn"].startswith(f"arn:{b.partition}:"):
         if m.group(2) == b.account_id:
             versions = st.components.get(m.group(3), {})
         elif m.group(2) == PUBLIC_ACCOUNT:
@@ -808,8 +808,8 @@ def _iot(b: "GreengrassBackend"):
 
 def _target_exists(b: "GreengrassBackend", target_arn: str) -> bool:
     m = _TARGET.match(target_arn)
-    if not m or m.group(2) != b.account_id or m.group(1) != b.region_name:
-        return False
+    if not m or m.group(2) != b.account_id or m.group(1) != b.region_name or not target_arn.startswith(f"arn:{b.partition}:"):
+        return False  # a thing (group) of this account, Region and partition ("arn:aws-cn:" in China)
     iot = _iot(b)
     if m.group(3) == "thing":
         return any(t.thing_name == m.group(4) for t in iot.things.values())

@@ -41,11 +41,11 @@ class Emulator:
             data = r.read()
         return json.loads(data) if data.strip() else {}
 
-    def client(self, service: str, validate: bool = True):
+    def client(self, service: str, validate: bool = True, region_name: str = "us-east-1"):
         return boto3.client(
             service,
             endpoint_url=self.url,
-            region_name="us-east-1",
+            region_name=region_name,
             aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
             aws_secret_access_key="bench-secret",
             config=Config(parameter_validation=validate, retries={"max_attempts": 1}),

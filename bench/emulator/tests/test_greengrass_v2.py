@@ -436,3 +436,20 @@ def test_artifact_in_a_bucket_of_another_region_fails_the_version(emu, gg2):
     assert created["status"]["componentState"] == "FAILED"
     assert "is in eu-west-1, not in us-east-1" in created["status"]["errors"]["s3://eu-artifacts/hello.py"]
     assert gg2.describe_component(arn=created["arn"])["status"]["componentState"] == "FAILED"
+
+
+def test_arns_of_another_partition_name_nothing(emu):
+    # In China the partition is aws-cn: an "arn:aws:" ARN names no thing group or component there.
+    gg2 = emu.client("greengrassv2", region_name="cn-north-1")
+    iot = emu.client("iot", region_name="cn-north-1")
+    group = iot.create_thing_group(thingGroupName="fleet")["thingGroupArn"]
+    assert group.startswith("arn:aws-cn:iot:cn-north-1:")
+    created = gg2.create_component_version(inlineRecipe=recipe())
+    assert created["arn"].startswith("arn:aws-cn:greengrass:cn-north-1:")
+    with pytest.raises(ClientError) as e:
+        gg2.create_deployment(targetArn=group.replace("arn:aws-cn:", "arn:aws:"), components={})
+    assert error_of(e)[:2] == (404, "ResourceNotFoundException")
+    with pytest.raises(ClientError) as e:
+        gg2.describe_component(arn=created["arn"].replace("arn:aws-cn:", "arn:aws:"))
+    assert error_of(e)[:2] == (404, "ResourceNotFoundException")
+    assert gg2.create_deployment(targetArn=group, components={})["deploymentId"]

@@ -339,7 +339,7 @@ impl Plan {
                     .map(|s| {
                         s.rsplit(':')
                             .nth(1)
-                            .filter(|_| s.starts_with("arn:aws:lambda"))
+                            .filter(|_| s.starts_with("arn:aws") && s.contains(":lambda:"))
                             .map_or(s.to_string(), str::to_string)
                     })
                     .unwrap_or_default()

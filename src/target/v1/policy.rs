@@ -12,7 +12,7 @@ pub fn least_privilege_iot_policy(
     thing: &str,
     role_alias: &str,
 ) -> Value {
-    let p = format!("arn:aws:iot:{region}:{account}");
+    let p = crate::model::arn::prefix("iot", region, account);
     json!({
         "Version": "2012-10-17",
         "Statement": [

@@ -97,15 +97,15 @@ fn token_exchange_role(plan: &Plan, s3: Option<&S3Location>) -> Role {
     let Some(s3) = s3.filter(|_| natives) else {
         return role;
     };
-    let default = format!(
-        "arn:aws:s3:::{}/{}*",
-        default_artifact_bucket(&plan.account, &plan.region),
-        artifact_root_prefix("")
+    let default = crate::model::arn::s3_object(
+        &plan.region,
+        &default_artifact_bucket(&plan.account, &plan.region),
+        &format!("{}*", artifact_root_prefix("")),
     );
-    let ours = json!(format!(
-        "arn:aws:s3:::{}/{}*",
-        s3.bucket,
-        artifact_root_prefix(&s3.prefix)
+    let ours = json!(crate::model::arn::s3_object(
+        &plan.region,
+        &s3.bucket,
+        &format!("{}*", artifact_root_prefix(&s3.prefix)),
     ));
     let mut replaced = false;
     if let Some(doc) = role.v2_inline_policy.as_mut() {

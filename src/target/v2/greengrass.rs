@@ -161,8 +161,8 @@ pub(crate) async fn converge_membership(
 fn component_arn(ctx: &Ctx<'_>, name: &str, version: Option<&str>) -> String {
     let c = ctx.cloud;
     let base = format!(
-        "arn:aws:greengrass:{}:{}:components:{name}",
-        c.region, c.account
+        "{}:components:{name}",
+        crate::model::arn::prefix("greengrass", &c.region, &c.account)
     );
     match version {
         Some(v) => format!("{base}:versions:{v}"),
@@ -172,8 +172,8 @@ fn component_arn(ctx: &Ctx<'_>, name: &str, version: Option<&str>) -> String {
 
 fn public_component_arn(ctx: &Ctx<'_>, name: &str) -> String {
     format!(
-        "arn:aws:greengrass:{}:aws:components:{name}",
-        ctx.cloud.region
+        "{}:components:{name}",
+        crate::model::arn::prefix("greengrass", &ctx.cloud.region, "aws")
     )
 }
 

@@ -687,7 +687,7 @@ fn token_exchange_role(desired: &Desired, natives: bool, secrets: &[String]) -> 
     );
     role.v2_inline_policy = merge_policies(std::iter::once(tes_access()).chain(natives.then(|| {
         let bucket = default_artifact_bucket(&desired.account(), &desired.region());
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": format!("arn:aws:s3:::{bucket}/{}*", artifact_root_prefix(""))}]})
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": crate::model::arn::s3_object(&desired.region(), &bucket, &format!("{}*", artifact_root_prefix("")))}]})
     })).chain((!secrets.is_empty()).then(|| secrets_access(secrets))));
     role
 }
@@ -782,7 +782,8 @@ pub fn derive(desired: &Desired) -> Result<Plan, PlanError> {
     }
     let (account, region) = (desired.account(), desired.region());
     let thing_group_arn = format!(
-        "arn:aws:iot:{region}:{account}:thinggroup/{}",
+        "{}:thinggroup/{}",
+        crate::model::arn::prefix("iot", &region, &account),
         desired.group
     );
     let deployment_request =

@@ -54,7 +54,7 @@ pub fn topic_resources(filter: &str) -> Vec<String> {
 /// published and received is named once, with both actions, resources join the statement that
 /// already allows the same actions, and a resource another one of it matches is left out.
 pub fn add_cloud_topics(policy: &mut Value, region: &str, account: &str, topics: &CloudTopics) {
-    let p = format!("arn:aws:iot:{region}:{account}");
+    let p = crate::model::arn::prefix("iot", region, account);
     let resources = |set: &BTreeSet<String>| -> BTreeSet<String> {
         set.iter().flat_map(|f| topic_resources(f)).collect()
     };
@@ -150,7 +150,7 @@ pub fn iot_policy_size(policy: &Value) -> usize {
 /// The minimal V2 core policy (greengrass-formats.md B.3): its own client ids, jobs, shadows and
 /// health topics, its role alias, and the Greengrass data-plane calls.
 pub fn minimal_v2_iot_policy(region: &str, account: &str, thing: &str, alias: &str) -> Value {
-    let p = format!("arn:aws:iot:{region}:{account}");
+    let p = crate::model::arn::prefix("iot", region, account);
     let t = format!("$aws/things/{thing}*");
     json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["iot:Connect"], "Resource": format!("{p}:client/{thing}*")},
@@ -171,7 +171,7 @@ pub fn add_shadow_things(policy: &mut Value, region: &str, account: &str, things
     if things.is_empty() {
         return;
     }
-    let p = format!("arn:aws:iot:{region}:{account}");
+    let p = crate::model::arn::prefix("iot", region, account);
     let topics: Vec<String> = things
         .iter()
         .map(|t| format!("{p}:topic/$aws/things/{t}/shadow/*"))
@@ -202,7 +202,7 @@ pub fn add_shadow_things(policy: &mut Value, region: &str, account: &str, things
 pub fn broad_v2_iot_policy(region: &str, account: &str, alias: &str) -> Value {
     json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["iot:Publish", "iot:Subscribe", "iot:Receive", "iot:Connect", "greengrass:*"], "Resource": ["*"]},
-        {"Effect": "Allow", "Action": "iot:AssumeRoleWithCertificate", "Resource": format!("arn:aws:iot:{region}:{account}:rolealias/{alias}")}
+        {"Effect": "Allow", "Action": "iot:AssumeRoleWithCertificate", "Resource": format!("{}:rolealias/{alias}", crate::model::arn::prefix("iot", region, account))}
     ]})
 }
 

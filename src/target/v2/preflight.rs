@@ -26,7 +26,7 @@ use crate::provision::ProvisionError;
 pub fn iot_needs(plan: &Plan) -> Vec<IotNeed> {
     let (r, a) = (&plan.region, &plan.account);
     let thing = &plan.iot.core.thing_name;
-    let p = format!("arn:aws:iot:{r}:{a}");
+    let p = crate::model::arn::prefix("iot", r, a);
     let mut out = Vec::new();
     let mut need = |t: &'static str, resource: String, reason: &str| {
         out.push(IotNeed {
@@ -130,7 +130,7 @@ pub fn role_needs(plan: &Plan, artifacts: Option<&ArtifactObjects>) -> Vec<RoleN
             let key = artifact_key(loc.prefix, &plan.group, &c.component_name, version, zip);
             out.push(RoleNeed {
                 action: "s3:GetObject".into(),
-                resource: format!("arn:aws:s3:::{}/{key}", loc.bucket),
+                resource: crate::model::arn::s3_object(r, loc.bucket, &key),
                 reason: format!("the core downloads {}'s artifact", c.component_name),
             });
         }
@@ -150,7 +150,10 @@ pub fn role_needs(plan: &Plan, artifacts: Option<&ArtifactObjects>) -> Vec<RoleN
         ] {
             out.push(RoleNeed {
                 action: action.into(),
-                resource: format!("arn:aws:logs:{r}:{a}:log-group:{group}:*"),
+                resource: format!(
+                    "{}:log-group:{group}:*",
+                    crate::model::arn::prefix("logs", r, a)
+                ),
                 reason: "LogManager uploads the logs to CloudWatch Logs".into(),
             });
         }

@@ -35,6 +35,21 @@ pub async fn cloud(emu: &Emulator) -> Cloud {
     }
 }
 
+/// The emulator's account seen from `region` (another partition's Region gives its ARNs).
+pub async fn cloud_in(emu: &Emulator, region: &str) -> Cloud {
+    let sdk = emu
+        .sdk_config()
+        .await
+        .into_builder()
+        .region(aws_types::region::Region::new(region.to_string()))
+        .build();
+    Cloud {
+        clients: Clients::new(&sdk, None, true),
+        account: ACCOUNT.into(),
+        region: region.into(),
+    }
+}
+
 /// Copies a folder tree.
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
