@@ -1,7 +1,7 @@
 //! `ggp plan --target v2` on the example project: the V1 → V2 mapping, golden-tested, and the V1
 //! features without a V2 mapping named in the error. Real binary, clean environment, offline.
 
-use crate::support::provision::{edit, example_copy};
+use crate::support::provision::{docker_connector_project, edit, example_copy};
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -433,6 +433,78 @@ fn the_whole_example_maps_once_the_executable_has_a_recipe() {
     ] {
         assert!(components.contains_key(name), "{name}");
     }
+}
+
+/// Issue 14: the Docker application deployment connector had no V2 mapping, so a GGP project
+/// using it (2 of the 33 deployments of GGP's public sample project) failed `ggp plan --target
+/// v2`. AWS's V1→V2 guidance: a component of one's own that depends on
+/// aws.greengrass.DockerApplicationManager, the compose file as its artifact.
+#[test]
+fn a_docker_application_connector_becomes_a_component_with_the_compose_file_as_artifact() {
+    let tmp = docker_connector_project("users-compose-bucket");
+    let p = plan_json(tmp.path(), "deployments/docker.conf");
+    let c = p["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["componentName"] == "test-group-docker-wordpress")
+        .unwrap_or_else(|| panic!("no component for the connector: {}", p["components"]));
+    assert_eq!(c["kind"], "recipe", "{c}");
+    let recipe: Value =
+        serde_json::from_str(c["request"]["inlineRecipe"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        recipe["ComponentDependencies"]["aws.greengrass.DockerApplicationManager"]
+            ["DependencyType"],
+        "HARD"
+    );
+    let m = &recipe["Manifests"][0];
+    assert_eq!(
+        m["Artifacts"][0]["URI"],
+        "s3://users-compose-bucket/compose/wordpress.yml"
+    );
+    assert_eq!(
+        m["Lifecycle"]["Run"]["Script"],
+        "docker-compose -f {artifacts:path}/wordpress.yml pull && docker-compose -f {artifacts:path}/wordpress.yml up"
+    );
+    assert_eq!(m["Lifecycle"]["Run"]["RequiresPrivilege"], true);
+    assert_eq!(
+        m["Lifecycle"]["Shutdown"]["Script"],
+        "docker-compose -f {artifacts:path}/wordpress.yml down"
+    );
+    let version = recipe["ComponentVersion"].as_str().unwrap();
+    assert!(version.starts_with("1.0."), "{version}");
+    assert_eq!(
+        p["deploymentRequest"]["components"]["test-group-docker-wordpress"]["componentVersion"],
+        version
+    );
+    // The token exchange role reads the compose file; what has no V2 meaning is named.
+    let role = p["iam"]["tokenExchangeRole"]["v2InlinePolicy"].to_string();
+    assert!(
+        role.contains("arn:aws:s3:::users-compose-bucket/compose/wordpress.yml"),
+        "{role}"
+    );
+    let warnings = p["warnings"].to_string();
+    assert!(
+        warnings.contains("DockerComposeFileDestinationPath, DockerContainerStatusLogFrequency"),
+        "{warnings}"
+    );
+    // The same project gives the same version; an S3 object version cannot be an artifact.
+    assert_eq!(
+        plan_json(tmp.path(), "deployments/docker.conf")["components"],
+        p["components"]
+    );
+    edit(
+        &tmp.path().join("connectors/docker-wordpress.conf"),
+        "DockerPullBeforeUp",
+        "DockerComposeFileS3Version = \"3\"\n      DockerPullBeforeUp",
+    );
+    let out = run(
+        tmp.path(),
+        &["-d", "deployments/docker.conf", "--target", "v2"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("DockerComposeFileS3Version"), "{err}");
 }
 
 #[test]

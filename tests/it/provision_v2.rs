@@ -1026,6 +1026,61 @@ async fn in_china_every_arn_is_of_the_aws_cn_partition() {
     );
 }
 
+/// Issue 14: a Docker application deployment connector deploys on V2 as the component ggp writes
+/// for it. The service reads the compose file at CreateComponentVersion (the emulator leaves the
+/// version FAILED when it is missing, as the service does), and the preflight asks IAM whether the
+/// token exchange role may read it.
+#[tokio::test]
+async fn a_docker_application_connector_deploys_with_its_compose_file() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let s3 = &cloud.clients.s3;
+    s3.create_bucket()
+        .bucket("users-compose")
+        .send()
+        .await
+        .unwrap();
+    let tmp = provision_fixture::docker_connector_project("users-compose");
+    let mut setup = v2_setup(tmp.path(), "deployments/docker.conf");
+    setup.code.clear();
+    // The compose file is not there yet: the service cannot make the component.
+    let err = setup.deploy(&cloud).await.unwrap_err();
+    let msg = err.to_string();
+    for part in [
+        "v2-group-docker-wordpress",
+        "s3://users-compose/compose/wordpress.yml",
+    ] {
+        assert!(msg.contains(part), "{part} not in: {msg}");
+    }
+    s3.put_object()
+        .bucket("users-compose")
+        .key("compose/wordpress.yml")
+        .body(b"services:\n  web:\n    image: wordpress\n".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let r = setup.deploy(&cloud).await.unwrap();
+    r.result().expect("deployed");
+    let d = latest_deployment(&cloud).await;
+    let components = d.components().unwrap();
+    assert!(
+        components.contains_key("v2-group-docker-wordpress"),
+        "{components:?}"
+    );
+    let pre = r.preflight.as_ref().expect("a preflight");
+    let read = pre
+        .checks
+        .iter()
+        .find(|c| c.action == "s3:GetObject")
+        .unwrap_or_else(|| panic!("no check of the compose file: {pre:?}"));
+    assert!(
+        read.resource
+            .ends_with(":s3:::users-compose/compose/wordpress.yml"),
+        "{read:?}"
+    );
+    assert!(read.allowed(), "{read:?}");
+}
+
 #[tokio::test]
 async fn the_things_of_connected_shadows_are_created() {
     let emu = emulator::fresh();

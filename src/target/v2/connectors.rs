@@ -1,6 +1,9 @@
 //! V1 connectors on Greengrass V2: each one with a documented replacement
 //! ([`CONNECTOR_COMPONENTS`], AWS's move-from-v1 table) becomes that public component, configured
-//! from the connector's parameters and wired to the functions by topic.
+//! from the connector's parameters and wired to the functions by topic. The Docker application
+//! deployment connector has no public replacement: AWS's guidance is a component of one's own that
+//! depends on `aws.greengrass.DockerApplicationManager` and carries the compose file as an
+//! artifact ([`docker_app`]), which ggp writes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::plan::Mapping;
 use super::public::CLOUDWATCH;
+use super::recipe::{content_version, ComponentKind, ComponentPlan};
 use crate::config::model::{sanitize_id, ConnectorConf};
 use crate::model::Desired;
 use crate::topics;
@@ -16,6 +20,153 @@ use crate::topics;
 /// (`…/connectors/<name>/versions/<n>`), to the public component AWS documents as their
 /// replacement (move-from-v1). Other connectors are reported as unsupported.
 pub const CONNECTOR_COMPONENTS: &[(&str, &str)] = &[("CloudWatchMetricsConnector", CLOUDWATCH)];
+
+/// The connector name of V1's Docker application deployment connector.
+pub const DOCKER_CONNECTOR: &str = "DockerApplicationDeployment";
+/// The public component a Docker application's component depends on.
+pub const DOCKER_MANAGER: &str = "aws.greengrass.DockerApplicationManager";
+
+/// The kind of a connector: the name in its ARN (`…/connectors/<name>/versions/<n>`).
+fn kind_of(c: &ConnectorConf) -> &str {
+    c.connector_arn
+        .split('/')
+        .nth(2)
+        .unwrap_or(&c.connector_arn)
+}
+
+/// A Docker application deployment connector as the component ggp writes for it.
+pub(super) struct DockerApp {
+    pub component: ComponentPlan,
+    /// `s3://bucket/key` of the compose file, the component's artifact.
+    pub compose_uri: String,
+    /// `DockerUserId`: the component runs as that user (the deployment's `runWith.posixUser`).
+    pub posix_user: Option<String>,
+}
+
+/// The component that replaces a V1 Docker application deployment connector ("Move from V1":
+/// no direct replacement; "Docker application manager": a component that depends on it runs the
+/// compose file). Its recipe takes `DockerComposeFileS3Bucket`/`DockerComposeFileS3Key` as an
+/// `s3://` artifact, runs `docker-compose -f {artifacts:path}/<file> up` (as root, like the
+/// connector, unless `DockerUserId` names the user), pulls first when `DockerPullBeforeUp` is
+/// true, and takes the containers down on stop when `StopContainersOnNewDeployment` is not false.
+/// Its version is `1.0.<n>` from the recipe's content. Parameters with no V2 meaning are dropped
+/// with a warning; an S3 object version cannot be an artifact URI and is refused.
+pub(super) fn docker_app(
+    group: &str,
+    c: &ConnectorConf,
+    warnings: &mut Vec<String>,
+) -> Result<DockerApp, String> {
+    let p = |k: &str| {
+        c.parameters
+            .get(k)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let required = |k: &str| {
+        p(k).ok_or_else(|| {
+            format!(
+                "connector {}: {DOCKER_CONNECTOR} needs the parameter {k}",
+                c.name
+            )
+        })
+    };
+    let bucket = required("DockerComposeFileS3Bucket")?;
+    let key = required("DockerComposeFileS3Key")?.trim_start_matches('/');
+    if let Some(v) = p("DockerComposeFileS3Version") {
+        return Err(format!(
+            "connector {}: DockerComposeFileS3Version = {v:?}: a Greengrass V2 artifact is an s3:// URI with no object version; upload that version as its own key and name it in DockerComposeFileS3Key",
+            c.name
+        ));
+    }
+    let bool_of = |k: &str, default: bool| -> Result<bool, String> {
+        match p(k).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(v) => Err(format!(
+                "connector {}: parameter {k} = {v:?} is not True or False",
+                c.name
+            )),
+        }
+    };
+    let pull = bool_of("DockerPullBeforeUp", false)?;
+    let stop = bool_of("StopContainersOnNewDeployment", true)?;
+    let user = p("DockerUserId").map(str::to_string);
+    let dropped: Vec<&str> = c
+        .parameters
+        .keys()
+        .map(String::as_str)
+        .filter(|k| {
+            !matches!(
+                *k,
+                "DockerComposeFileS3Bucket"
+                    | "DockerComposeFileS3Key"
+                    | "DockerComposeFileS3Version"
+                    | "DockerPullBeforeUp"
+                    | "StopContainersOnNewDeployment"
+                    | "DockerUserId"
+            )
+        })
+        .collect();
+    if !dropped.is_empty() {
+        warnings.push(format!(
+            "connector {}: parameter(s) {} have no meaning for the component ggp writes (the compose file is its artifact, in {{artifacts:path}}; {DOCKER_MANAGER} logs in to Amazon ECR with the token exchange role, other registries need docker login on the device) and are dropped",
+            c.name,
+            dropped.join(", ")
+        ));
+    }
+    let file = key.rsplit('/').next().unwrap_or(key);
+    let compose = format!("docker-compose -f {{artifacts:path}}/{file}");
+    let run = if pull {
+        format!("{compose} pull && {compose} up")
+    } else {
+        format!("{compose} up")
+    };
+    let privileged = user.is_none();
+    let mut lifecycle = serde_json::Map::new();
+    lifecycle.insert(
+        "Run".into(),
+        json!({"Script": run, "RequiresPrivilege": privileged}),
+    );
+    if stop {
+        lifecycle.insert(
+            "Shutdown".into(),
+            json!({"Script": format!("{compose} down"), "RequiresPrivilege": privileged}),
+        );
+    }
+    let name = sanitize_id(&format!("{group}-{}", c.name));
+    let uri = format!("s3://{bucket}/{key}");
+    let mut recipe = json!({
+        "RecipeFormatVersion": "2020-01-25",
+        "ComponentName": name,
+        "ComponentDescription": format!("The V1 connector {} ({DOCKER_CONNECTOR}), written by ggp", c.name),
+        "ComponentPublisher": "ggp",
+        "ComponentDependencies": {
+            DOCKER_MANAGER: {"VersionRequirement": ">=2.0.0 <3.0.0", "DependencyType": "HARD"},
+            "aws.greengrass.TokenExchangeService": {"VersionRequirement": ">=2.0.0 <3.0.0", "DependencyType": "HARD"},
+        },
+        "Manifests": [{
+            "Platform": {"os": "linux"},
+            "Lifecycle": lifecycle,
+            "Artifacts": [{"URI": uri}],
+        }],
+    });
+    let version = content_version(&recipe);
+    recipe["ComponentVersion"] = json!(version);
+    let text = serde_json::to_string_pretty(&recipe).unwrap_or_default();
+    Ok(DockerApp {
+        component: ComponentPlan {
+            function: c.name.clone(),
+            kind: ComponentKind::Recipe,
+            component_name: name,
+            component_version: version,
+            request: json!({"inlineRecipe": text, "recipeFile": format!("connectors/{}.conf", c.name)}),
+            lambda: None,
+        },
+        compose_uri: uri,
+        posix_user: user,
+    })
+}
 
 /// The default topics of `aws.greengrass.Cloudwatch` 3.x (those of the V1 connector too).
 const CLOUDWATCH_INPUT_TOPIC: &str = "cloudwatch/metric/put";
@@ -130,15 +281,31 @@ fn cloudwatch_topics(
     Ok(access)
 }
 
-/// The connectors that map to a component; the others are unsupported.
+/// The Docker application deployment connectors, as the components ggp writes for them.
+pub(super) fn docker_apps(desired: &Desired, m: &mut Mapping) -> Vec<DockerApp> {
+    let mut out = Vec::new();
+    for c in desired
+        .connectors
+        .iter()
+        .filter(|c| kind_of(c) == DOCKER_CONNECTOR)
+    {
+        match docker_app(&desired.group, c, &mut m.warnings) {
+            Ok(app) => out.push(app),
+            Err(e) => m.unsupported.push(e),
+        }
+    }
+    out
+}
+
+/// The connectors that map to a public component; the Docker ones are [`docker_apps`], the others
+/// are unsupported.
 pub(super) fn map(desired: &Desired, m: &mut Mapping) -> Vec<MappedConnector> {
     let mut connectors: Vec<MappedConnector> = Vec::new();
     for c in &desired.connectors {
-        let kind = c
-            .connector_arn
-            .split('/')
-            .nth(2)
-            .unwrap_or(&c.connector_arn);
+        let kind = kind_of(c);
+        if kind == DOCKER_CONNECTOR {
+            continue;
+        }
         let Some(&(_, component)) = CONNECTOR_COMPONENTS.iter().find(|(k, _)| *k == kind) else {
             m.unsupported.push(format!(
                 "connector {} ({kind}): Greengrass V2 has no connectors and ggp does not map this one; deploy the AWS-provided component that replaces it",

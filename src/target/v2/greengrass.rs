@@ -195,7 +195,16 @@ async fn describe_component(ctx: &Ctx<'_>, arn: &str) -> Result<Option<Existing>
     {
         Ok(out) => Ok(Some(Existing {
             state: out.status().and_then(|s| s.component_state().cloned()),
-            message: out.status().and_then(|s| s.message().map(str::to_string)),
+            // The message, and what the service says of each artifact (status.errors, by URI).
+            message: out.status().and_then(|s| {
+                let mut parts: Vec<String> = s.message().map(str::to_string).into_iter().collect();
+                if let Some(errors) = s.errors() {
+                    let mut errors: Vec<_> = errors.iter().collect();
+                    errors.sort();
+                    parts.extend(errors.into_iter().map(|(uri, e)| format!("{uri}: {e}")));
+                }
+                (!parts.is_empty()).then(|| parts.join("; "))
+            }),
             hash: out.tags().and_then(|t| t.get(TAG_CONTENT_HASH).cloned()),
         })),
         Err(e) if is_not_found(&e) => Ok(None),

@@ -151,6 +151,10 @@ pub struct Plan {
     /// The secrets SecretManager reads for the functions (ARNs; in the deployment request too).
     #[serde(skip)]
     pub secrets: Vec<String>,
+    /// The compose files (`s3://bucket/key`) of the components that replace Docker application
+    /// deployment connectors: artifacts the core downloads with the token exchange role.
+    #[serde(skip)]
+    pub compose_files: Vec<String>,
 }
 
 /// What the mapping found so far: what has no V2 mapping, warnings, and how each function is
@@ -675,8 +679,13 @@ fn secrets_access(secrets: &[String]) -> Value {
 }
 
 /// The token exchange role: the core role, trusted by the credentials provider, with the access
-/// the nucleus needs (and the artifacts of native components).
-fn token_exchange_role(desired: &Desired, natives: bool, secrets: &[String]) -> Role {
+/// the nucleus needs (and the artifacts of native components, and the compose files `objects`).
+fn token_exchange_role(
+    desired: &Desired,
+    natives: bool,
+    secrets: &[String],
+    objects: &[String],
+) -> Role {
     let c = &desired.roles.core;
     let mut role = c.clone();
     role.assume_role_policy = merge_policies(
@@ -688,7 +697,14 @@ fn token_exchange_role(desired: &Desired, natives: bool, secrets: &[String]) -> 
     role.v2_inline_policy = merge_policies(std::iter::once(tes_access()).chain(natives.then(|| {
         let bucket = default_artifact_bucket(&desired.account(), &desired.region());
         json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": crate::model::arn::s3_object(&desired.region(), &bucket, &format!("{}*", artifact_root_prefix("")))}]})
-    })).chain((!secrets.is_empty()).then(|| secrets_access(secrets))));
+    })).chain((!secrets.is_empty()).then(|| secrets_access(secrets))).chain((!objects.is_empty()).then(|| {
+        let arns: Vec<String> = objects
+            .iter()
+            .filter_map(|u| u.strip_prefix("s3://")?.split_once('/'))
+            .map(|(bucket, key)| crate::model::arn::s3_object(&desired.region(), bucket, key))
+            .collect();
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": arns}]})
+    })));
     role
 }
 
@@ -772,7 +788,17 @@ pub fn derive(desired: &Desired) -> Result<Plan, PlanError> {
     let mut router = router(&m);
     let connector_sources = connectors::wire(desired, &mut connectors, &mut router, &mut m);
     without_natives(&m, &mut router);
-    let components = components(&mut m, &router, &connectors, &connector_sources);
+    let mut components = components(&mut m, &router, &connectors, &connector_sources);
+    let docker = connectors::docker_apps(desired, &mut m);
+    for d in &docker {
+        if let Some(u) = &d.posix_user {
+            components
+                .run_with
+                .insert(d.component.component_name.clone(), u.clone());
+        }
+        components.list.push(d.component.clone());
+    }
+    let compose_files: Vec<String> = docker.iter().map(|d| d.compose_uri.clone()).collect();
     if !m.unsupported.is_empty() {
         return Err(PlanError::Unsupported(format!(
             "{} V1 feature(s) have no Greengrass V2 mapping (use --target v1 only where the V1 service still answers):\n  {}",
@@ -831,7 +857,12 @@ pub fn derive(desired: &Desired) -> Result<Plan, PlanError> {
         region,
         files: desired.files.clone(),
         iam: IamPlan {
-            token_exchange_role: token_exchange_role(desired, !m.natives.is_empty(), &secrets),
+            token_exchange_role: token_exchange_role(
+                desired,
+                !m.natives.is_empty(),
+                &secrets,
+                &compose_files,
+            ),
             lambda_role,
         },
         iot,
@@ -848,5 +879,6 @@ pub fn derive(desired: &Desired) -> Result<Plan, PlanError> {
         warnings,
         external_functions: desired.external_functions.clone(),
         secrets,
+        compose_files,
     })
 }

@@ -135,6 +135,15 @@ pub fn role_needs(plan: &Plan, artifacts: Option<&ArtifactObjects>) -> Vec<RoleN
             });
         }
     }
+    for uri in &plan.compose_files {
+        if let Some((bucket, key)) = uri.strip_prefix("s3://").and_then(|u| u.split_once('/')) {
+            out.push(RoleNeed {
+                action: "s3:GetObject".into(),
+                resource: crate::model::arn::s3_object(r, bucket, key),
+                reason: format!("the core downloads the compose file {uri}"),
+            });
+        }
+    }
     for s in &plan.secrets {
         out.push(RoleNeed {
             action: "secretsmanager:GetSecretValue".into(),

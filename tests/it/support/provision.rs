@@ -64,6 +64,27 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A copy of the example project with a V1 Docker application deployment connector
+/// (`connectors/docker-wordpress.conf`, as GGP's sample `docker-compose-x86-wordpress.conf` has
+/// one) whose compose file is `s3://<bucket>/compose/wordpress.yml`, deployed alone by
+/// `deployments/docker.conf`.
+pub fn docker_connector_project(bucket: &str) -> tempfile::TempDir {
+    let tmp = example_copy();
+    std::fs::write(
+        tmp.path().join("connectors/docker-wordpress.conf"),
+        format!(
+            "conf {{\n  connector {{\n    connectorArn = \"arn:aws:greengrass:\"${{REGION}}\"::/connectors/DockerApplicationDeployment/versions/5\"\n    parameters {{\n      DockerComposeFileS3Bucket = \"{bucket}\"\n      DockerComposeFileS3Key = \"compose/wordpress.yml\"\n      DockerComposeFileDestinationPath = \"/home/ggc_user/wordpress\"\n      DockerPullBeforeUp = \"True\"\n      DockerContainerStatusLogFrequency = \"30\"\n    }}\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("deployments/docker.conf"),
+        "conf {\n  functions = []\n  connectors = [\"docker-wordpress\"]\n}\n",
+    )
+    .unwrap();
+    tmp
+}
+
 /// A copy of the example project (deployments, functions, connectors) to change.
 pub fn example_copy() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
