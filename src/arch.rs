@@ -92,6 +92,16 @@ impl Arch {
         }
     }
 
+    /// The nucleus's `architecture.detail` platform attribute (from `uname -m`, ARM only) where
+    /// `architecture` alone does not tell the builds apart: `armv7l` or `armv6l` for 32-bit ARM.
+    pub fn greengrass_architecture_detail(self) -> Option<&'static str> {
+        match self {
+            Arch::Armv7lRaspbian | Arch::Armv7lOpenwrt => Some("armv7l"),
+            Arch::Armv6lRaspbian => Some("armv6l"),
+            Arch::X86_64 | Arch::Armv8 | Arch::Armv8Openwrt => None,
+        }
+    }
+
     /// ELF `e_machine` of native code built for this architecture.
     pub fn elf_machine(self) -> u16 {
         match self {

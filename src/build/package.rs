@@ -227,6 +227,31 @@ pub fn elf_machine(data: &[u8]) -> Option<u16> {
     })
 }
 
+/// True when the package zip at `path` holds an ELF object (a C extension, a Node addon, an
+/// executable): such a package runs only on the architecture it was built for.
+pub fn zip_has_native_code(path: &std::path::Path) -> Result<bool, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| format!("{}: {e}", path.display()))?;
+    for i in 0..zip.len() {
+        let mut entry = zip
+            .by_index(i)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if !entry.is_file() {
+            continue;
+        }
+        let mut head = Vec::with_capacity(20);
+        (&mut entry)
+            .take(20)
+            .read_to_end(&mut head)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if elf_machine(&head).is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// `x.cpython-311-arm-linux-gnueabihf.so` → (3, 11).
 fn cpython_tag(name: &str) -> Option<(u8, u8)> {
     let rest = name.split(".cpython-").nth(1)?;

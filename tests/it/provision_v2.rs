@@ -1081,6 +1081,43 @@ async fn a_docker_application_connector_deploys_with_its_compose_file() {
     assert!(read.allowed(), "{read:?}");
 }
 
+/// Issue 14: a Lambda package with native code (a C extension, built for the one `-a`
+/// architecture) was published as a component for any Linux (`os: linux`), so a core of another
+/// architecture would install code it cannot run. Its component now names the architecture; a
+/// pure package still runs anywhere.
+#[tokio::test]
+async fn a_lambda_package_with_native_code_is_a_component_for_its_architecture_only() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let mut setup = example();
+    // An x86-64 ELF header (EM_X86_64 = 62 at offset 18), as a C extension starts.
+    let mut elf = String::from("\u{7f}ELF\u{2}\u{1}\u{1}");
+    elf.push_str(&"\u{0}".repeat(11));
+    elf.push_str("\u{3e}\u{0}");
+    setup.code.insert("HelloPython".into(), elf);
+    setup.deploy(&cloud).await.unwrap().result().unwrap();
+    let platforms = |r: &Value| -> Vec<Value> {
+        r["Manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Platform"].clone())
+            .collect()
+    };
+    let version = versions_of(&latest_deployment(&cloud).await)["v2-group-HelloPython"].clone();
+    let native = recipe(&cloud, "v2-group-HelloPython", &version).await;
+    assert_eq!(
+        platforms(&native),
+        [json!({"os": "linux", "architecture": "amd64"})]
+    );
+    // The same function with pure Python: any Linux.
+    setup.code.insert("HelloPython".into(), "# pure\n".into());
+    setup.deploy(&cloud).await.unwrap().result().unwrap();
+    let version = versions_of(&latest_deployment(&cloud).await)["v2-group-HelloPython"].clone();
+    let pure = recipe(&cloud, "v2-group-HelloPython", &version).await;
+    assert_eq!(platforms(&pure), [json!({"os": "linux"})]);
+}
+
 #[tokio::test]
 async fn the_things_of_connected_shadows_are_created() {
     let emu = emulator::fresh();

@@ -323,6 +323,21 @@ pub(crate) async fn converge_components(
                         .unwrap_or_default(),
                 };
                 lf["lambdaArn"] = json!(format!("{}:{number}", imported.function_arn));
+                // A package with native code runs only where it was built: the component's
+                // platform says so (the nucleus matches `architecture`), instead of any Linux.
+                if let Some(pkg) = packages.iter().find(|p| p.function == c.function) {
+                    let native = crate::build::package::zip_has_native_code(&pkg.path)
+                        .map_err(ProvisionError::Input)?;
+                    let archs: Vec<_> = plan
+                        .artifacts
+                        .iter()
+                        .filter(|a| a.function == c.function)
+                        .map(|a| a.arch)
+                        .collect();
+                    if native && !archs.is_empty() {
+                        lf["componentPlatforms"] = super::recipe::lambda_platforms(&archs);
+                    }
+                }
                 if let Some(o) = lf.as_object_mut() {
                     o.remove("componentVersion");
                 }

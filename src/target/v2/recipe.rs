@@ -285,6 +285,25 @@ pub(super) fn native_recipe_for(
     recipe
 }
 
+/// `componentPlatforms` of a Lambda function component whose package has native code built for
+/// `archs`: Linux on those architectures only (`architecture` as the nucleus detects it, and
+/// `architecture.detail` for 32-bit ARM, which `arm` alone does not tell apart).
+pub fn lambda_platforms(archs: &[Arch]) -> Value {
+    Value::Array(
+        archs
+            .iter()
+            .map(|a| {
+                let mut attributes =
+                    json!({"os": "linux", "architecture": a.greengrass_architecture()});
+                if let Some(d) = a.greengrass_architecture_detail() {
+                    attributes["architecture.detail"] = json!(d);
+                }
+                json!({"name": format!("Linux {}", a.name()), "attributes": attributes})
+            })
+            .collect(),
+    )
+}
+
 /// What a Lambda function component needs besides its function.
 pub(super) struct LambdaInputs<'a> {
     pub component: &'a str,
