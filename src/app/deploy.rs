@@ -100,6 +100,19 @@ async fn derive(
     ctx.check_runtimes(&mut project, target)?;
     let mut opts = req.model.clone();
     opts.archs = vec![arch];
+    if target == Target::V2 {
+        // SecretManager reads each secret by its full ARN: a missing one stops the deploy here.
+        let (found, missing) = crate::provision::resolve_secrets(cloud, &project).await?;
+        if !missing.is_empty() {
+            return Err(crate::provision::ProvisionError::Input(format!(
+                "{} do(es) not exist in {} (localSecretsManagerResources); nothing was changed: create the secret (aws secretsmanager create-secret --name NAME) or fix the name",
+                missing.join(", "),
+                cloud.region
+            ))
+            .into());
+        }
+        opts.secret_arns = found;
+    }
     Ok(Plan::derive(
         &model::build(&project, &injected, &opts),
         target,

@@ -132,7 +132,14 @@ async fn online(ctx: &Context, req: &PlanRequest, target: Target) -> Result<Opti
     let git = GitCheckouts::clone_all(&project)?;
     crate::provision::resolve_functions(cloud, &mut project, &git, &injected, &ctx.env).await?;
     ctx.check_runtimes(&mut project, target)?;
-    let desired = model::build(&project, &injected, &req.model);
+    let mut opts = req.model.clone();
+    let mut missing_secrets = Vec::new();
+    if target == Target::V2 {
+        let (found, missing) = crate::provision::resolve_secrets(cloud, &project).await?;
+        opts.secret_arns = found;
+        missing_secrets = missing;
+    }
+    let desired = model::build(&project, &injected, &opts);
     let plan = Plan::derive(&desired, target)?;
     // Code is compared when a package was built already (`ggp build`); never built here.
     let packages = match &req.packages {
@@ -141,9 +148,16 @@ async fn online(ctx: &Context, req: &PlanRequest, target: Target) -> Result<Opti
     };
     let opts = DeployOptions::new(req.state_dir.clone());
     let changes = target::diff(cloud, group.as_ref(), &plan, &packages, &opts).await?;
+    let mut warnings = warnings(&project);
+    warnings.extend(missing_secrets.iter().map(|m| {
+        format!(
+            "{m} does not exist in {}: a deploy would stop here",
+            cloud.region
+        )
+    }));
     Ok(Some(PlanReport {
         plan,
         changes: Some(changes),
-        warnings: warnings(&project),
+        warnings,
     }))
 }

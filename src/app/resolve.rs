@@ -124,6 +124,7 @@ fn model_options(
         core_policy_name: core.core_policy_name.clone(),
         service_role_exists: core.service_role_exists,
         build_dir: std::path::PathBuf::from("build"),
+        secret_arns: Default::default(),
     }
 }
 

@@ -61,6 +61,9 @@ pub struct Options {
     pub service_role_exists: bool,
     /// Where build outputs go, relative to the project (GGP: `build/`).
     pub build_dir: PathBuf,
+    /// The secrets the functions name, as configured → their full ARNs (with Secrets Manager's
+    /// random suffix), as the account answered DescribeSecret; empty offline.
+    pub secret_arns: BTreeMap<String, String>,
 }
 
 impl Options {
@@ -73,6 +76,7 @@ impl Options {
             core_policy_name: None,
             service_role_exists: false,
             build_dir: PathBuf::from("build"),
+            secret_arns: BTreeMap::new(),
         }
     }
 }
@@ -145,6 +149,8 @@ pub struct Desired {
     pub artifacts: Vec<Artifact>,
     /// What loading the configuration found (unknown keys, risky settings).
     pub config_warnings: Vec<Warning>,
+    /// See [`Options::secret_arns`].
+    pub secret_arns: BTreeMap<String, String>,
 }
 
 impl Desired {
@@ -155,6 +161,15 @@ impl Desired {
 
     pub fn region(&self) -> String {
         self.region.render()
+    }
+
+    /// The ARN of a secret a function names: the account's full ARN when it was resolved
+    /// ([`Options::secret_arns`]), else built from the name ([`resources::secret_arn`]).
+    pub fn secret_arn(&self, secret: &str) -> String {
+        self.secret_arns
+            .get(secret)
+            .cloned()
+            .unwrap_or_else(|| resources::secret_arn(&self.region(), &self.account(), secret))
     }
 
     /// Function name → alias ARN, to address route endpoints ([`routes::address`]).
@@ -275,6 +290,7 @@ pub fn build(project: &Project, injected: &Injected, opts: &Options) -> Desired 
         artifacts,
         config_warnings: project.warnings.clone(),
         functions,
+        secret_arns: opts.secret_arns.clone(),
     }
 }
 

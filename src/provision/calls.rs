@@ -152,6 +152,8 @@ pub struct Clients {
     pub greengrassv2: aws_sdk_greengrassv2::Client,
     /// `ggp logs` and `ggp diagnose`.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// The secrets the functions read, resolved to their full ARNs (DescribeSecret).
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
     recorder: CallRecorder,
 }
 
@@ -186,6 +188,7 @@ impl Clients {
             greengrass: client!(aws_sdk_greengrass),
             greengrassv2: client!(aws_sdk_greengrassv2),
             logs: client!(aws_sdk_cloudwatchlogs),
+            secretsmanager: client!(aws_sdk_secretsmanager),
             recorder,
         }
     }

@@ -174,6 +174,51 @@ fn git_dir_name(r: &FunctionRef) -> String {
     }
 }
 
+/// The secrets the project's functions name (`localSecretsManagerResources`, a name or an ARN)
+/// resolved to their full ARNs with DescribeSecret, which takes either: Secrets Manager adds a
+/// random `-XXXXXX` to every secret's ARN, so an ARN built from the name is not the secret's and
+/// the SecretManager component's `cloudSecrets` wants the real one. An ARN that already ends in a
+/// suffix is kept as is. Returns the found ones (configured value → ARN) and, for the missing
+/// ones, `"function F: secret S"`. Only reads.
+pub async fn resolve_secrets(
+    cloud: &Cloud,
+    project: &Project,
+) -> Result<(BTreeMap<String, String>, Vec<String>), ProvisionError> {
+    let mut found = BTreeMap::new();
+    let mut missing = Vec::new();
+    for f in &project.functions {
+        for s in &f.local_secrets_manager_resources {
+            if found.contains_key(s)
+                || (s.starts_with("arn:") && crate::model::resources::secret_has_suffix(s))
+            {
+                continue;
+            }
+            match cloud
+                .clients
+                .secretsmanager
+                .describe_secret()
+                .secret_id(s)
+                .send()
+                .await
+            {
+                Ok(d) => {
+                    if let Some(arn) = d.arn() {
+                        found.insert(s.clone(), arn.to_string());
+                    }
+                }
+                Err(e) if super::error::is_not_found(&e) => {
+                    missing.push(format!("function {}: secret {s}", f.function_name));
+                }
+                Err(e) => {
+                    return Err(e)
+                        .doing(|| format!("reading the secret {s} of {}", f.function_name))
+                }
+            }
+        }
+    }
+    Ok((found, missing))
+}
+
 /// Resolves every entry of `conf.functions` that is not a local folder into functions of the
 /// project: git checkouts (see [`GitCheckouts::add_to`]), then alias ARNs and `~wildcards~` from
 /// the account (GetAlias, GetFunctionConfiguration of the aliased version, ListFunctions). Only

@@ -38,7 +38,7 @@ use crate::config::FunctionRef;
 pub use calls::{CallRecorder, CallStats, Clients};
 pub use destroy::{DestroyOptions, DestroyReport};
 pub use error::ProvisionError;
-pub use external::{resolve_functions, GitCheckouts};
+pub use external::{resolve_functions, resolve_secrets, GitCheckouts};
 pub use progress::Progress;
 use state::{State, StateStore};
 

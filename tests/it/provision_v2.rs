@@ -109,6 +109,23 @@ fn gg(cloud: &Cloud) -> &aws_sdk_greengrassv2::Client {
     &cloud.clients.greengrassv2
 }
 
+/// The secret SensorPython reads (`sensor-api-key`), made in the account as its user would; its
+/// ARN, with the random suffix Secrets Manager adds.
+async fn sensor_secret(cloud: &Cloud) -> String {
+    cloud
+        .clients
+        .secretsmanager
+        .create_secret()
+        .name("sensor-api-key")
+        .secret_string("s3cr3t")
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string()
+}
+
 /// Runs a deploy that must be refused, and gives its provisioning error; `why` names what should
 /// have stopped it.
 async fn refused_deploy(ctx: &Context, req: &DeployRequest, why: &str) -> ProvisionError {
@@ -630,6 +647,21 @@ async fn the_full_example_deploys_as_v2_with_the_executable_as_a_native_componen
     let emu = emulator::fresh();
     let cloud = cloud(&emu).await;
     let setup = full_example(&repo());
+    // Issue 14: SensorPython's secret is named without its ARN's random suffix. Missing, it stops
+    // the deploy before any change; made, the deployment names its real ARN.
+    cloud.clients.recorder().clear();
+    let err = setup.deploy(&cloud).await.unwrap_err().to_string();
+    assert!(
+        err.contains("function SensorPython: secret sensor-api-key do(es) not exist in us-east-1"),
+        "{err}"
+    );
+    let m = cloud.clients.recorder().mutating();
+    assert!(m.is_empty(), "{m:?}");
+    let secret = sensor_secret(&cloud).await;
+    assert!(
+        secret.len() > "arn:aws:secretsmanager:us-east-1:123456789012:secret:sensor-api-key".len(),
+        "{secret}"
+    );
 
     let first = setup.deploy(&cloud).await.expect("deploy");
     first.result().expect("deployed, waiting for its device");
@@ -680,6 +712,14 @@ async fn the_full_example_deploys_as_v2_with_the_executable_as_a_native_componen
             "{name} not deployed: {versions:?}"
         );
     }
+
+    // SecretManager reads the secret by its real ARN.
+    let sm = dep.components().unwrap()["aws.greengrass.SecretManager"]
+        .configuration_update()
+        .and_then(|u| u.merge())
+        .unwrap_or_default()
+        .to_string();
+    assert!(sm.contains(&format!("{{\"arn\":\"{secret}\"}}")), "{sm}");
 
     // The native component: ggp's recipe, its artifact in S3 with the digest the service filled.
     let v = &versions["v2-group-HelloExecutable"];
@@ -799,6 +839,7 @@ async fn the_full_example_deploys_as_v2_with_the_executable_as_a_native_componen
 async fn a_code_change_of_the_executable_makes_one_new_version_and_one_upload() {
     let emu = emulator::fresh();
     let cloud = cloud(&emu).await;
+    sensor_secret(&cloud).await;
     let mut setup = full_example(&repo());
     setup.deploy(&cloud).await.unwrap().result().unwrap();
     let before = versions_of(&latest_deployment(&cloud).await);
@@ -1122,6 +1163,7 @@ async fn a_lambda_package_with_native_code_is_a_component_for_its_architecture_o
 async fn the_things_of_connected_shadows_are_created() {
     let emu = emulator::fresh();
     let cloud = cloud(&emu).await;
+    sensor_secret(&cloud).await;
     let project = example_copy();
     let conf = project.path().join("functions/SensorPython/function.conf");
     let text = std::fs::read_to_string(&conf).unwrap();
@@ -1162,6 +1204,7 @@ async fn the_things_of_connected_shadows_are_created() {
 async fn destroy_v2_removes_the_groups_artifacts_and_an_emptied_bucket() {
     let emu = emulator::fresh();
     let cloud = cloud(&emu).await;
+    sensor_secret(&cloud).await;
     let setup = full_example(&repo());
     setup.deploy(&cloud).await.unwrap().result().unwrap();
     // Something of the user's in ggp's bucket: kept, and so is the bucket.

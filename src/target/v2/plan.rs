@@ -60,7 +60,6 @@ use crate::config::{
 };
 use crate::language::Family;
 use crate::model::functions::lambda_name;
-use crate::model::resources::secret_arn;
 use crate::model::{
     merge_policies, Artifact, CertificateSource, CoreIot, CorePolicy, Desired, Endpoint, Function,
     LambdaFunction, NativeRecipe, Role,
@@ -486,7 +485,7 @@ fn components(
             },
         );
         for s in &f.conf.local_secrets_manager_resources {
-            let arn = secret_arn(&desired.region(), &desired.account(), s);
+            let arn = desired.secret_arn(s);
             out.secrets.insert(arn.clone());
             out.secret_access
                 .entry(component.clone())
