@@ -76,6 +76,11 @@ fn bundle(dir: &Path) -> PathBuf {
 
 /// Runs `script` in a fresh device stand-in of `arch` with no network, the bundle folder at /b.
 fn on_device(arch: Arch, dir: &Path, script: &str) -> (bool, String) {
+    on_device_with(arch, dir, &[], script)
+}
+
+/// [`on_device`] with more `docker run` arguments (mounts, environment).
+fn on_device_with(arch: Arch, dir: &Path, extra: &[String], script: &str) -> (bool, String) {
     let env = bench::bench_env();
     let image = bench::require(&env, &format!("GGP_DEVICE_IMAGE_{}", arch.name()));
     let out = Command::new("docker")
@@ -84,6 +89,7 @@ fn on_device(arch: Arch, dir: &Path, script: &str) -> (bool, String) {
         .arg(arch.docker_platform())
         .arg("-v")
         .arg(format!("{}:/b:ro", dir.display()))
+        .args(extra)
         .args([&image, "sh", "-c", script])
         .output()
         .unwrap_or_else(|e| panic!("docker: {e}; {}", bench::HINT));
@@ -191,7 +197,9 @@ fn deploy_target_v2_then_bundle_installs_the_provisioned_core() {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_EC2_METADATA_DISABLED", "true");
         if aws {
-            c.env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+            // The deploy builds the executable with the bench's engine and builder images.
+            c.envs(env.iter())
+                .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
                 .env("AWS_SECRET_ACCESS_KEY", "emulator-secret-access-key")
                 .env("AWS_REGION", emulator::REGION)
                 .env("AWS_ENDPOINT_URL", &emu.url);
@@ -202,14 +210,15 @@ fn deploy_target_v2_then_bundle_installs_the_provisioned_core() {
             .output()
             .unwrap()
     };
-    // Provisioned as Greengrass V2 by ggp itself (the project says v1: one flag moves it).
+    // Provisioned as Greengrass V2 by ggp itself (the project says v1: one flag moves it), with
+    // an executable, whose package is an artifact in S3 the core downloads.
     let out = ggp(
         true,
         &[
             "-g",
             group,
             "-d",
-            "deployments/empty.conf",
+            "deployments/hello-executable.conf",
             "--target",
             "v2",
         ],
@@ -251,18 +260,105 @@ fn deploy_target_v2_then_bundle_installs_the_provisioned_core() {
             "the bundle holds the key"
         );
     }
-    let (ok, text) = on_device(
-        Arch::X86_64,
-        out_dir.path(),
-        "set -e; mkdir /tmp/x; tar -xzf /b/ggp-v2-v2cli.tar.gz -C /tmp/x; \
-         /tmp/x/ggp-v2-v2cli/install.sh; cat /greengrass/v2/logs/greengrass.log",
+    // The device uses its identity as the nucleus would (issue 14): through the bench's unix
+    // sockets (it has no network) it fetches credentials from the credentials provider through the
+    // role alias with its certificate, and downloads the executable's artifact with them.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cloud = rt.block_on(provision::cloud(&emu));
+    let artifact = rt.block_on(async {
+        let bucket = format!("ggp-artifacts-{}-{}", emulator::ACCOUNT, emulator::REGION);
+        let list = cloud
+            .clients
+            .s3
+            .list_objects_v2()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap();
+        let key = list.contents()[0].key().unwrap().to_string();
+        format!("s3://{bucket}/{key}")
+    });
+    let sockets = tempfile::Builder::new()
+        .prefix("gs")
+        .tempdir_in("/tmp")
+        .unwrap();
+    emu.control(
+        "/ggp-bench/unix-sockets",
+        serde_json::json!({"dir": sockets.path()}),
     );
+    let extra = [
+        "-v".to_string(),
+        format!("{}:/ggp-bench:ro", sockets.path().display()),
+        "-e".into(),
+        "GGP_BENCH_SOCKETS=/ggp-bench".into(),
+        "-e".into(),
+        format!("GGP_BENCH_ARTIFACT={artifact}"),
+    ];
+    let install = "set -e; mkdir /tmp/x; tar -xzf /b/ggp-v2-v2cli.tar.gz -C /tmp/x; \
+                   /tmp/x/ggp-v2-v2cli/install.sh --no-start; cat /greengrass/v2/logs/greengrass.log";
+    let (ok, text) = on_device_with(Arch::X86_64, out_dir.path(), &extra, install);
     assert!(ok, "install failed:\n{text}");
     for want in [
         "config OK: thing v2cli_Core, region us-east-1",
         "role alias ggp-example-greengrass-core-role-alias",
         "matches key /greengrass/v2/privKey.key",
+        "identity: credentials through role alias ggp-example-greengrass-core-role-alias",
+        &format!("identity: downloaded {artifact}"),
         "installation OK",
+    ] {
+        assert!(text.contains(want), "missing {want:?}:\n{text}");
+    }
+
+    // A core policy without iot:AssumeRoleWithCertificate: the device gets no credentials, and
+    // the install fails naming the refusal (as the real nucleus could not download anything).
+    rt.block_on(async {
+        let iot = &cloud.clients.iot;
+        let policies = iot.list_policies().send().await.unwrap();
+        for p in policies.policies() {
+            let name = p.policy_name().unwrap();
+            let got = iot.get_policy().policy_name(name).send().await.unwrap();
+            let mut doc: serde_json::Value =
+                serde_json::from_str(got.policy_document().unwrap()).unwrap();
+            let mut changed = false;
+            for st in doc["Statement"].as_array_mut().unwrap() {
+                let actions = match &st["Action"] {
+                    serde_json::Value::String(a) => vec![a.clone()],
+                    serde_json::Value::Array(v) => v
+                        .iter()
+                        .filter_map(|a| a.as_str().map(str::to_string))
+                        .collect(),
+                    _ => vec![],
+                };
+                let kept: Vec<String> = actions
+                    .iter()
+                    .filter(|a| *a != "iot:AssumeRoleWithCertificate")
+                    .cloned()
+                    .collect();
+                if kept.len() != actions.len() {
+                    changed = true;
+                    st["Action"] = if kept.is_empty() {
+                        serde_json::json!("iot:Connect")
+                    } else {
+                        serde_json::json!(kept)
+                    };
+                }
+            }
+            if changed {
+                iot.create_policy_version()
+                    .policy_name(name)
+                    .policy_document(doc.to_string())
+                    .set_as_default(true)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    let (ok, text) = on_device_with(Arch::X86_64, out_dir.path(), &extra, install);
+    assert!(!ok, "installed without credentials:\n{text}");
+    for want in [
+        "credentials through role alias ggp-example-greengrass-core-role-alias refused: HTTP 403",
+        "the core could not use its identity",
     ] {
         assert!(text.contains(want), "missing {want:?}:\n{text}");
     }

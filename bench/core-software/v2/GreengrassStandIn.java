@@ -185,7 +185,7 @@ public final class GreengrassStandIn {
         Path init = root.resolve("alts").resolve("init");
         Path current = root.resolve("alts").resolve("current");
         try {
-            for (String rel : new String[] {"lib/Greengrass.jar", "bin/loader"}) {
+            for (String rel : new String[] {"lib/Greengrass.jar", "bin/loader", "bin/standin-identity.py"}) {
                 Path from = dist.resolve(rel);
                 if (!Files.isRegularFile(from)) {
                     throw new Failure(from + " is missing from the nucleus zip");
@@ -354,6 +354,45 @@ public final class GreengrassStandIn {
                 + ", credentials endpoint " + credEndpoint + ", role alias " + roleAlias);
         log("INFO", "certificate " + certPath + " (" + cert.getSubjectX500Principal() + ") matches key " + keyPath
                 + "; root CA " + caPath + " (" + ca.getSubjectX500Principal() + ")");
+        String sockets = System.getenv("GGP_BENCH_SOCKETS");
+        if (sockets != null && !sockets.isEmpty()) {
+            useIdentity(sockets, credEndpoint, roleAlias, thingName, certPath, keyPath, region);
+        }
+    }
+
+    /**
+     * With the bench's unix sockets mounted (GGP_BENCH_SOCKETS), what the nucleus does with its identity:
+     * credentials through the role alias with its certificate, then one artifact (GGP_BENCH_ARTIFACT, an
+     * s3:// URI) downloaded with them, by bin/standin-identity.py. A refusal fails the install.
+     */
+    private void useIdentity(String sockets, String credEndpoint, String alias, String thing, String cert,
+            String key, String region) throws Failure {
+        List<String> cmd = new ArrayList<>(List.of("python3",
+                distributionDir().resolve("bin").resolve("standin-identity.py").toString(),
+                "--sockets", sockets, "--cred-endpoint", credEndpoint, "--alias", alias, "--thing", thing,
+                "--cert", cert, "--key", key, "--region", region, "--root", root.toString()));
+        String artifact = System.getenv("GGP_BENCH_ARTIFACT");
+        if (artifact != null && !artifact.isEmpty()) {
+            cmd.add("--artifact");
+            cmd.add(artifact);
+        }
+        String output;
+        int code;
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            code = p.waitFor();
+        } catch (IOException | InterruptedException e) {
+            throw new Failure("cannot run standin-identity.py: " + e.getMessage());
+        }
+        for (String line : output.split("\n")) {
+            if (!line.isEmpty()) {
+                log(code == 0 ? "INFO" : "ERROR", "identity: " + line);
+            }
+        }
+        if (code != 0) {
+            throw new Failure("the core could not use its identity (see the identity: lines above)");
+        }
     }
 
     @SuppressWarnings("unchecked")

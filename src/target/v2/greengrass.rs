@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use aws_sdk_greengrassv2::primitives::Blob;
 use aws_sdk_greengrassv2::types::{CloudComponentState, DeploymentHistoryFilter};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::artifacts::{self as artifacts_v2, ArtifactLocation};
 use super::convert as convert_v2;
@@ -290,6 +290,56 @@ async fn drop_failed(
     Ok((found, why_create))
 }
 
+/// CreateComponentVersion of `body` (a `lambdaFunction` request, or a recipe's text), tagged as
+/// ggp's with its content hash.
+async fn create_version(
+    ctx: &Ctx<'_>,
+    kind: ComponentKind,
+    body: &Value,
+    hash: &str,
+    label: &str,
+) -> Result<(), ProvisionError> {
+    let req = ctx
+        .c()
+        .greengrassv2
+        .create_component_version()
+        .tags(TAG_MANAGED_BY, "ggp")
+        .tags(TAG_GROUP, &ctx.group)
+        .tags(TAG_CONTENT_HASH, hash);
+    let req = match kind {
+        ComponentKind::Lambda => req.lambda_function(convert_v2::lambda_function(body)?),
+        ComponentKind::Recipe | ComponentKind::Native => {
+            req.inline_recipe(Blob::new(body.as_str().unwrap_or("").as_bytes().to_vec()))
+        }
+    };
+    req.send()
+        .await
+        .doing(|| format!("creating the component version {label}"))?;
+    Ok(())
+}
+
+/// A Lambda package with native code runs only where it was built: its component's platforms
+/// name the architectures (the nucleus matches `architecture`) instead of any Linux. `None` for a
+/// pure package, or when no package was built (an existing function).
+fn native_platforms(
+    plan: &V2Plan,
+    function: &str,
+    packages: &[Package],
+) -> Result<Option<Value>, ProvisionError> {
+    let Some(pkg) = packages.iter().find(|p| p.function == function) else {
+        return Ok(None);
+    };
+    let native =
+        crate::build::package::zip_has_native_code(&pkg.path).map_err(ProvisionError::Input)?;
+    let archs: Vec<_> = plan
+        .artifacts
+        .iter()
+        .filter(|a| a.function == function)
+        .map(|a| a.arch)
+        .collect();
+    Ok((native && !archs.is_empty()).then(|| super::recipe::lambda_platforms(&archs)))
+}
+
 /// Creates every component version of the plan that the account does not hold; returns component
 /// name → version. Lambda function components get the version number their alias points to.
 /// Native components of executables get a version from their recipe and package; their package
@@ -323,20 +373,8 @@ pub(crate) async fn converge_components(
                         .unwrap_or_default(),
                 };
                 lf["lambdaArn"] = json!(format!("{}:{number}", imported.function_arn));
-                // A package with native code runs only where it was built: the component's
-                // platform says so (the nucleus matches `architecture`), instead of any Linux.
-                if let Some(pkg) = packages.iter().find(|p| p.function == c.function) {
-                    let native = crate::build::package::zip_has_native_code(&pkg.path)
-                        .map_err(ProvisionError::Input)?;
-                    let archs: Vec<_> = plan
-                        .artifacts
-                        .iter()
-                        .filter(|a| a.function == c.function)
-                        .map(|a| a.arch)
-                        .collect();
-                    if native && !archs.is_empty() {
-                        lf["componentPlatforms"] = super::recipe::lambda_platforms(&archs);
-                    }
+                if let Some(platforms) = native_platforms(plan, &c.function, packages)? {
+                    lf["componentPlatforms"] = platforms;
                 }
                 if let Some(o) = lf.as_object_mut() {
                     o.remove("componentVersion");
@@ -428,23 +466,7 @@ pub(crate) async fn converge_components(
                     artifacts_v2::ensure_object(ctx, &location, &key, pkg).await?;
                 }
                 if ctx.apply {
-                    let gg = &ctx.c().greengrassv2;
-                    let req = gg
-                        .create_component_version()
-                        .tags(TAG_MANAGED_BY, "ggp")
-                        .tags(TAG_GROUP, &ctx.group)
-                        .tags(TAG_CONTENT_HASH, &hash);
-                    let req = match c.kind {
-                        ComponentKind::Lambda => {
-                            req.lambda_function(convert_v2::lambda_function(&body)?)
-                        }
-                        ComponentKind::Recipe | ComponentKind::Native => req.inline_recipe(
-                            Blob::new(body.as_str().unwrap_or("").as_bytes().to_vec()),
-                        ),
-                    };
-                    req.send()
-                        .await
-                        .doing(|| format!("creating the component version {label}"))?;
+                    create_version(ctx, c.kind, &body, &hash, &label).await?;
                     wait_deployable(ctx, &arn).await?;
                 }
                 ctx.record("greengrass-component", &label, Action::Create, why_create);
