@@ -507,6 +507,52 @@ fn a_docker_application_connector_becomes_a_component_with_the_compose_file_as_a
     assert!(err.contains("DockerComposeFileS3Version"), "{err}");
 }
 
+/// Issue 14, "V1 is checked for the same class of gaps": V1's least-privilege core policy allowed
+/// only `<thing>/*` topics, so a cloud subscription on another topic was denied to the core that
+/// relays it. The V1 policy now adds the cloud topics it does not cover, as V2's does; covered
+/// ones add nothing (the example's V1 policy is unchanged: its golden snapshot holds).
+#[test]
+fn a_v1_cloud_subscription_outside_the_things_topics_is_in_the_v1_core_policy() {
+    let tmp = example_copy();
+    edit(
+        &tmp.path().join("functions/HelloPython/function.conf"),
+        "fromCloudSubscriptions = [",
+        "fromCloudSubscriptions = [\n    \"fleet/commands/#\"",
+    );
+    edit(
+        &tmp.path().join("functions/HelloPython/function.conf"),
+        "toCloudSubscriptions = [",
+        "toCloudSubscriptions = [\n    \"telemetry/hello\"",
+    );
+    let out = run(
+        tmp.path(),
+        &[
+            "-d",
+            "deployments/hello-python.conf",
+            "--target",
+            "v1",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = p["iot"]["policyDocument"].to_string();
+    let a = "arn:aws:iot:us-east-1:<unknown:ACCOUNT_ID>";
+    for want in [
+        format!("{a}:topicfilter/fleet/commands/#"),
+        format!("{a}:topic/fleet/commands/*"),
+        format!("{a}:topic/telemetry/hello"),
+    ] {
+        assert!(doc.contains(&want), "{want} not in {doc}");
+    }
+    // The thing's own topics stay covered by `<thing>/*`: not listed again.
+    assert!(!doc.contains("test-group_Core/python/request\""), "{doc}");
+}
+
 #[test]
 fn a_connector_without_a_v2_mapping_is_named() {
     let tmp = example_copy();

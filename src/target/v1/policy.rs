@@ -2,7 +2,8 @@
 
 use serde_json::{json, Value};
 
-use crate::model::{CorePolicy, Desired};
+use crate::model::{CorePolicy, Desired, Endpoint};
+use crate::target::v2::policy::CloudTopics;
 
 /// The least-privilege V1 core policy: its own client id, its own and Greengrass's topics, its
 /// own shadow, discovery, and credentials through its role alias.
@@ -50,11 +51,40 @@ pub fn document(desired: &Desired) -> Option<Value> {
         CorePolicy::Existing(_) => None,
         CorePolicy::Configured(doc) => Some(doc.clone()),
         CorePolicy::Broad => Some(broad_iot_policy()),
-        CorePolicy::Derived => Some(least_privilege_iot_policy(
-            &desired.region(),
-            &desired.account(),
-            &c.thing_name,
-            &c.role_alias,
-        )),
+        CorePolicy::Derived => {
+            let (region, account) = (desired.region(), desired.account());
+            let mut doc =
+                least_privilege_iot_policy(&region, &account, &c.thing_name, &c.role_alias);
+            // The same gap as V2's minimal policy (issue 14): the V1 core relays the cloud
+            // subscriptions over its own connection, so a topic outside `<thing>/*` needs its own
+            // statement, derived as on V2 (covered topics add nothing).
+            crate::target::v2::policy::add_cloud_topics(
+                &mut doc,
+                &region,
+                &account,
+                &cloud_topics(desired),
+            );
+            Some(doc)
+        }
     }
+}
+
+/// What the V1 core does on AWS IoT Core for its group: subscribe to the topics routed from the
+/// cloud (to functions, the shadow service or connectors), publish those routed to the cloud.
+fn cloud_topics(desired: &Desired) -> CloudTopics {
+    let mut t = CloudTopics::default();
+    for r in &desired.routes {
+        if r.source == Endpoint::Cloud {
+            t.subscribe.insert(r.topic.clone());
+        }
+        if r.target == Endpoint::Cloud {
+            t.publish.insert(r.topic.clone());
+        }
+    }
+    for c in &desired.connectors {
+        t.subscribe
+            .extend(c.from_cloud_subscriptions.iter().cloned());
+        t.publish.extend(c.to_cloud_subscriptions.iter().cloned());
+    }
+    t
 }

@@ -72,13 +72,35 @@ pub fn add_cloud_topics(policy: &mut Value, region: &str, account: &str, topics:
     }
 }
 
+/// The strings of a statement's `Action` or `Resource` (a string or a list).
+fn strings_of(v: &Value) -> Vec<&str> {
+    match v {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Allows `actions` on `resources` in `policy`: in the statement that already allows exactly these
 /// actions, when there is one (fewer characters than a new statement), else in a new one. A
+/// resource that an Allow statement with all of `actions` already covers adds nothing, and a
 /// resource another one of the statement covers is left out.
-fn allow(policy: &mut Value, actions: &[&str], resources: Vec<String>) {
+fn allow(policy: &mut Value, actions: &[&str], mut resources: Vec<String>) {
     let Some(statements) = policy["Statement"].as_array_mut() else {
         return;
     };
+    resources.retain(|r| {
+        !statements.iter().any(|s| {
+            let granted = strings_of(&s["Action"]);
+            s["Effect"] == "Allow"
+                && actions
+                    .iter()
+                    .all(|a| granted.iter().any(|g| g == a || *g == "iot:*" || *g == "*"))
+                && strings_of(&s["Resource"])
+                    .iter()
+                    .any(|q| policy_star_matches(q, r))
+        })
+    });
     if resources.is_empty() {
         return;
     }
