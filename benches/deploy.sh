@@ -38,8 +38,11 @@ trap cleanup EXIT
 # A private emulator: a clean account, and nobody else's calls in the figures. It stops when
 # this script closes its stdin (fd 7).
 mkfifo "$tmp/stdin"
+# Dated 2023-03-01 (--today: Lambda's runtime blocks), when the Greengrass V1 service still ran and
+# Lambda still created the example's nodejs12.x/python3.8 functions for V1; the V2 runs use the
+# upgraded runtimes (upgradeRuntime), which Lambda creates on any date.
 (cd "$here" && PYTHONPATH=$here/bench/emulator exec "$venv/bin/python" -m ggp_emulator \
-  --host 127.0.0.1 --port 0 --quiet --exit-on-stdin-eof <"$tmp/stdin" >"$tmp/emulator.out" 2>"$tmp/emulator.log") &
+  --host 127.0.0.1 --port 0 --today 2023-03-01 --quiet --exit-on-stdin-eof <"$tmp/stdin" >"$tmp/emulator.out" 2>"$tmp/emulator.log") &
 emu_pid=$!
 exec 7>"$tmp/stdin"
 url=
@@ -82,6 +85,8 @@ PY
 : >"$tmp/results"
 for i in $(seq 1 "$runs"); do
   curl -fsS -X POST "$url/moto-api/reset" >/dev/null
+  # The secret SensorPython reads, as its user would have made it (a V2 deploy resolves its ARN).
+  "$venv/bin/python" -c 'import boto3, sys; boto3.client("secretsmanager", endpoint_url=sys.argv[1], region_name="us-east-1").create_secret(Name="sensor-api-key", SecretString="bench")' "$url" >/dev/null
   state="$tmp/state-$i"
   one deploy -g "$group" -a X86_64 -d deployments/all.conf --state-dir "$state"
   one redeploy -g "$group" -a X86_64 -d deployments/all.conf --state-dir "$state"
