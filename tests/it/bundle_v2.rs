@@ -11,7 +11,6 @@ use crate::support::emulator;
 use crate::support::provision;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use ggp::arch::Arch;
 use ggp::bundle::Secret;
@@ -81,25 +80,7 @@ fn on_device(arch: Arch, dir: &Path, script: &str) -> (bool, String) {
 
 /// [`on_device`] with more `docker run` arguments (mounts, environment).
 fn on_device_with(arch: Arch, dir: &Path, extra: &[String], script: &str) -> (bool, String) {
-    let env = bench::bench_env();
-    let image = bench::require(&env, &format!("GGP_DEVICE_IMAGE_{}", arch.name()));
-    let out = Command::new("docker")
-        .env("DOCKER_HOST", bench::require(&env, "DOCKER_HOST"))
-        .args(["run", "--rm", "--network", "none", "--platform"])
-        .arg(arch.docker_platform())
-        .arg("-v")
-        .arg(format!("{}:/b:ro", dir.display()))
-        .args(extra)
-        .args([&image, "sh", "-c", script])
-        .output()
-        .unwrap_or_else(|e| panic!("docker: {e}; {}", bench::HINT));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("--- {arch:?}\n{text}");
-    (out.status.success(), text)
+    bench::on_device(arch, dir, extra, script)
 }
 
 fn installs_and_validates(arch: Arch) {

@@ -923,3 +923,156 @@ fn deploy_takes_the_csr_as_pem_text_as_well_as_a_file() {
         "{err}"
     );
 }
+
+/// Runs the bundle of `s`'s provisioned core on a device stand-in (no network; the emulator's unix
+/// sockets at /ggp-bench): install.sh starts the nucleus in the background, which uses its identity,
+/// takes its deployment, "runs" the components (`fail`: the one that breaks), uploads their log
+/// lines as LogManager would and reports. Waits for the report; gives the device's output.
+fn run_device(s: &Setup, emu: &emulator::Emulator, fail: Option<&str>) -> String {
+    let env = crate::support::bench::bench_env();
+    let zip = std::path::PathBuf::from(crate::support::bench::require(
+        &env,
+        "GGP_CORE_SOFTWARE_DIR",
+    ))
+    .join("greengrass-nucleus-latest.zip");
+    let out = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let bundled = ggp_command(emu, &s.state_path(), home.path())
+        .args(["--project-dir", s.root.to_str().unwrap()])
+        .args([
+            "bundle",
+            "-g",
+            &s.group,
+            "--target",
+            "v2",
+            "--core-software",
+        ])
+        .arg(&zip)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        bundled.status.success(),
+        "ggp bundle: {}",
+        String::from_utf8_lossy(&bundled.stderr)
+    );
+    let sockets = tempfile::Builder::new()
+        .prefix("gs")
+        .tempdir_in("/tmp")
+        .unwrap();
+    emu.control("/ggp-bench/unix-sockets", json!({"dir": sockets.path()}));
+    let mut extra = vec![
+        "-v".to_string(),
+        format!("{}:/ggp-bench:ro", sockets.path().display()),
+        "-e".into(),
+        "GGP_BENCH_SOCKETS=/ggp-bench".into(),
+    ];
+    if let Some(f) = fail {
+        extra.extend(["-e".into(), format!("GGP_BENCH_FAIL_COMPONENT={f}")]);
+    }
+    let g = &s.group;
+    let script = format!(
+        "set -e; mkdir /tmp/x; tar -xzf /b/ggp-v2-{g}.tar.gz -C /tmp/x; /tmp/x/ggp-v2-{g}/install.sh; \
+         for i in $(seq 90); do grep -q 'identity: reported deployment\\|no deployment for' /greengrass/v2/logs/greengrass.log && break; sleep 1; done; \
+         cat /greengrass/v2/logs/greengrass.log"
+    );
+    let (ok, text) =
+        crate::support::bench::on_device(ggp::arch::Arch::X86_64, out.path(), &extra, &script);
+    assert!(ok, "the device failed:\n{text}");
+    text
+}
+
+/// Issue 16 item 5 (and issue 14 item 5): `status`, `logs` and `diagnose` end to end with the
+/// device stand-in itself, not the bench's control API: it installs the bundle of the core ggp
+/// provisioned, connects, applies the deployment, writes its components' log lines to CloudWatch
+/// Logs with the token exchange role's credentials, and reports; then a deployment it breaks.
+#[tokio::test]
+async fn the_device_stand_in_runs_the_deployment_and_status_logs_and_diagnose_show_it() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let project = example_copy();
+    let mut s = setup(
+        project.path(),
+        "deployments/hello-python.conf",
+        "ops-dev",
+        Target::V2,
+    );
+    let r = s.deploy(&cloud).await.expect("deploy");
+    assert!(r.deployment.as_ref().unwrap().pending_device.is_some());
+    let text = run_device(&s, &emu, None);
+    for want in [
+        "identity: connected as the core device ops-dev_Core",
+        "identity: uploaded 1 log line(s) of ops-dev-HelloPython",
+        "identity: reported deployment",
+    ] {
+        assert!(text.contains(want), "missing {want:?}:\n{text}");
+    }
+
+    cloud.clients.recorder().clear();
+    let report = status(&s, &cloud).await;
+    assert_no_mutation(&cloud, "ggp status");
+    report.result().expect("nothing failed");
+    let j = report.to_json();
+    let d = &j["coreDevices"][0];
+    assert_eq!(d["thingName"], "ops-dev_Core", "{j:#}");
+    assert_eq!(d["status"], "HEALTHY", "{j:#}");
+    assert_eq!(
+        d["effectiveDeployment"]["executionStatus"], "SUCCEEDED",
+        "{j:#}"
+    );
+    let comps = d["installedComponents"].as_array().unwrap();
+    assert!(
+        comps
+            .iter()
+            .any(|c| c["componentName"] == "ops-dev-HelloPython"),
+        "{d:#}"
+    );
+    assert!(
+        comps.iter().all(|c| c["lifecycleState"] == "RUNNING"),
+        "{d:#}"
+    );
+    let ctx = s.context(&cloud);
+    let lines = read_logs(
+        &ctx,
+        &logs_request(&s, Some("HelloPython"), Some(Duration::from_secs(600))),
+    )
+    .await
+    .expect("logs");
+    let text: String = lines.iter().map(|l| format!("{}\n", l.message)).collect();
+    assert!(
+        text.contains("ops-dev-HelloPython: STAND-IN component"),
+        "{text}"
+    );
+
+    // A new version the device breaks: FAILED with its reason in status, and diagnosed.
+    s.code
+        .insert("HelloPython".into(), "# HelloPython v2\n".into());
+    s.opts.deployment_timeout = Duration::from_secs(1);
+    let _ = s.deploy(&cloud).await.expect("deploy runs");
+    let text = run_device(&s, &emu, Some("HelloPython"));
+    assert!(text.contains("identity: reported deployment"), "{text}");
+    cloud.clients.recorder().clear();
+    let report = status(&s, &cloud).await;
+    assert_no_mutation(&cloud, "ggp status");
+    let e = report.result().unwrap_err();
+    assert_eq!(ggp::error::Failure::exit_code(&e), 51);
+    assert!(
+        e.to_string()
+            .contains("serviceName=ops-dev-HelloPython, currentState=BROKEN"),
+        "{e}"
+    );
+    let d = diagnose(&s, &cloud).await;
+    let broken = d
+        .findings
+        .iter()
+        .find(|f| f.pattern == "component-broken")
+        .unwrap_or_else(|| panic!("{}", d.render_text()));
+    assert_eq!(broken.component.as_deref(), Some("ops-dev-HelloPython"));
+    assert!(
+        broken
+            .fix
+            .contains("ggp logs -g ops-dev --component ops-dev-HelloPython"),
+        "{broken:?}"
+    );
+}

@@ -164,6 +164,7 @@ public final class GreengrassStandIn {
         }
         boolean launcher = !opts.containsKey("init-config") && !opts.containsKey("config");
         if (!launcher) {
+            useIdentityOnBench(false);
             installDistribution();
         }
         boolean service = bool(opts, "setup-system-service", false);
@@ -221,7 +222,13 @@ public final class GreengrassStandIn {
                 // nothing more to do on the way out
             }
         }));
-        log("INFO", "nucleus running in the foreground (pid " + pid + "); the stand-in connects nowhere");
+        log("INFO", "nucleus running in the foreground (pid " + pid + ")"
+                + (System.getenv("GGP_BENCH_SOCKETS") == null ? "; the stand-in connects nowhere" : ""));
+        try {
+            useIdentityOnBench(true);
+        } catch (Failure e) {
+            log("ERROR", e.getMessage() + "; the nucleus keeps running, as the real one retries");
+        }
         while (true) {
             try {
                 Thread.sleep(60_000);
@@ -354,9 +361,17 @@ public final class GreengrassStandIn {
                 + ", credentials endpoint " + credEndpoint + ", role alias " + roleAlias);
         log("INFO", "certificate " + certPath + " (" + cert.getSubjectX500Principal() + ") matches key " + keyPath
                 + "; root CA " + caPath + " (" + ca.getSubjectX500Principal() + ")");
+        identity = new String[] {credEndpoint, roleAlias, thingName, certPath, keyPath, region};
+    }
+
+    /** What validate() found the core's identity to be: endpoint, alias, thing, cert, key, region. */
+    private String[] identity;
+
+    /** useIdentity when the bench's sockets are mounted (GGP_BENCH_SOCKETS); `run`: the running nucleus. */
+    private void useIdentityOnBench(boolean run) throws Failure {
         String sockets = System.getenv("GGP_BENCH_SOCKETS");
-        if (sockets != null && !sockets.isEmpty()) {
-            useIdentity(sockets, credEndpoint, roleAlias, thingName, certPath, keyPath, region);
+        if (sockets != null && !sockets.isEmpty() && identity != null) {
+            useIdentity(sockets, run);
         }
     }
 
@@ -365,16 +380,24 @@ public final class GreengrassStandIn {
      * credentials through the role alias with its certificate, then one artifact (GGP_BENCH_ARTIFACT, an
      * s3:// URI) downloaded with them, by bin/standin-identity.py. A refusal fails the install.
      */
-    private void useIdentity(String sockets, String credEndpoint, String alias, String thing, String cert,
-            String key, String region) throws Failure {
+    private void useIdentity(String sockets, boolean run) throws Failure {
+        String[] i = identity;
         List<String> cmd = new ArrayList<>(List.of("python3",
                 distributionDir().resolve("bin").resolve("standin-identity.py").toString(),
-                "--sockets", sockets, "--cred-endpoint", credEndpoint, "--alias", alias, "--thing", thing,
-                "--cert", cert, "--key", key, "--region", region, "--root", root.toString()));
+                "--sockets", sockets, "--cred-endpoint", i[0], "--alias", i[1], "--thing", i[2],
+                "--cert", i[3], "--key", i[4], "--region", i[5], "--root", root.toString()));
         String artifact = System.getenv("GGP_BENCH_ARTIFACT");
-        if (artifact != null && !artifact.isEmpty()) {
+        if (!run && artifact != null && !artifact.isEmpty()) {
             cmd.add("--artifact");
             cmd.add(artifact);
+        }
+        String fail = System.getenv("GGP_BENCH_FAIL_COMPONENT");
+        if (run) {
+            cmd.add("--run");
+            if (fail != null && !fail.isEmpty()) {
+                cmd.add("--fail");
+                cmd.add(fail);
+            }
         }
         String output;
         int code;

@@ -12,6 +12,18 @@ container with no network.
    artifacts: S3 GetObject, path-style, SigV4-signed for s3.<region>.amazonaws.com with the session token,
    over <sockets>/aws.sock; writes it under <root>/packages/artifacts-standin/.
 
+With `--run` (the running nucleus, not the installer), then, as the nucleus and LogManager would:
+3. connects: registers as a core device (bench control `core-device`, the stand-in for the nucleus's
+   first connection), takes its deployment (bench control `device-job`, the stand-in for the IoT job
+   that carries it), waiting up to `--wait` seconds for one;
+4. "runs" each component (the stand-in runs no code): writes its log lines to CloudWatch Logs as
+   LogManager uploads them (`/aws/greengrass/UserComponent/<region>/<component>`, stream
+   `/yyyy/MM/dd/thing/<thing>`; CreateLogGroup, CreateLogStream, PutLogEvents signed with the role
+   alias's credentials, so the token exchange role's policy decides); `--fail NAME` makes that
+   component exit with code 1 and end BROKEN;
+5. reports the outcome and its installed components (bench control `device-report`, the stand-in for
+   the nucleus's status update).
+
 Python standard library only (the device stand-in image has Python). Prints one line per step; exits 1
 with the service's answer when a step is refused (a policy without iot:AssumeRoleWithCertificate, a role
 that may not read the object), 2 on bad usage.
@@ -88,11 +100,98 @@ def get_object(a: argparse.Namespace, c: dict[str, str]) -> bytes:
     return body
 
 
+def signed(a: argparse.Namespace, c: dict[str, str], service: str, method: str, path: str, body: bytes, extra: dict[str, str]) -> tuple[int, bytes]:
+    """A SigV4-signed request to `service` over aws.sock."""
+    host = f"{service}.{a.region}.amazonaws.com"
+    now = dt.datetime.now(dt.timezone.utc)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    digest = hashlib.sha256(body).hexdigest()
+    headers = {"host": host, "x-amz-content-sha256": digest, "x-amz-date": amz_date, "x-amz-security-token": c["sessionToken"]}
+    headers.update({k.lower(): v for k, v in extra.items()})
+    names = sorted(headers)
+    canonical = "\n".join([method, path, "", *(f"{n}:{headers[n]}" for n in names), "", ";".join(names), digest])
+    scope = f"{day}/{a.region}/{service}/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    k = sign(sign(sign(sign(("AWS4" + c["secretAccessKey"]).encode(), day), a.region), service), "aws4_request")
+    headers["Authorization"] = f"AWS4-HMAC-SHA256 Credential={c['accessKeyId']}/{scope}, SignedHeaders={';'.join(names)}, Signature={hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()}"
+    conn = UnixHTTPConnection(os.path.join(a.sockets, "aws.sock"), host)
+    conn.request(method, path, body=body, headers={("Host" if n == "host" else n): v for n, v in headers.items()})
+    r = conn.getresponse()
+    return r.status, r.read()
+
+
+def logs(a: argparse.Namespace, c: dict[str, str], target: str, payload: dict) -> None:
+    """A CloudWatch Logs call (JSON 1.1 protocol); an existing group or stream is fine."""
+    status, body = signed(a, c, "logs", "POST", "/", json.dumps(payload).encode(), {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"Logs_20140328.{target}"})
+    if status != 200 and b"ResourceAlreadyExistsException" not in body:
+        raise SystemExit(f"CloudWatch Logs {target} refused: HTTP {status} {body.decode('utf-8', 'replace').strip()}")
+
+
+def control(a: argparse.Namespace, path: str, payload: dict) -> dict:
+    """A bench control call over aws.sock (what the nucleus does over MQTT on AWS)."""
+    conn = UnixHTTPConnection(os.path.join(a.sockets, "aws.sock"), "localhost")
+    conn.request("POST", f"/ggp-bench/greengrassv2/{path}", body=json.dumps({**payload, "region": a.region}).encode(), headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    body = r.read()
+    if r.status != 200:
+        raise SystemExit(f"bench control {path}: HTTP {r.status} {body.decode('utf-8', 'replace')}")
+    return json.loads(body)
+
+
+def run(a: argparse.Namespace, c: dict[str, str]) -> None:
+    import platform
+    import time
+
+    arch = {"x86_64": "amd64", "aarch64": "aarch64"}.get(platform.machine(), "arm")
+    control(a, "core-device", {"thingName": a.thing, "status": "HEALTHY", "coreVersion": "2.14.1", "architecture": arch, "platform": "linux", "autoApply": False})
+    print(f"connected as the core device {a.thing}")
+    job: dict = {}
+    deadline = time.time() + a.wait
+    while not job and time.time() < deadline:
+        job = control(a, "device-job", {"thingName": a.thing})
+        if not job:
+            time.sleep(1)
+    if not job:
+        print(f"no deployment for {a.thing} after {a.wait} s")
+        return
+    now = dt.datetime.now(dt.timezone.utc)
+    stream = now.strftime("/%Y/%m/%d/thing/") + a.thing
+    installed, broken = [], None
+    for name in sorted(job["components"]):
+        version = job["components"][name].get("componentVersion")
+        fails = name == a.fail or name.endswith("-" + (a.fail or "\0"))
+        lines = [f"[INFO] (pool-1) {name}: STAND-IN component {version} started on {a.thing}"]
+        if fails:
+            lines += [f"[ERROR] (pool-1) {name}: Traceback (most recent call last):", f"[ERROR] (pool-1) {name}: exited with code 1"]
+            broken = name
+        if not name.startswith("aws.greengrass."):
+            group = f"/aws/greengrass/UserComponent/{a.region}/{name}"
+            logs(a, c, "CreateLogGroup", {"logGroupName": group})
+            logs(a, c, "CreateLogStream", {"logGroupName": group, "logStreamName": stream})
+            ms = int(time.time() * 1000)
+            logs(a, c, "PutLogEvents", {"logGroupName": group, "logStreamName": stream, "logEvents": [{"timestamp": ms + i, "message": m} for i, m in enumerate(lines)]})
+            print(f"uploaded {len(lines)} log line(s) of {name} to {group}")
+        entry = {"componentName": name, "componentVersion": version, "lifecycleState": "BROKEN" if fails else "RUNNING", "isRoot": True}
+        if fails:
+            entry.update({"lifecycleStateDetails": "Script exited with code 1", "lifecycleStatusCodes": ["RUN_ERRORED"]})
+        installed.append(entry)
+    if broken:
+        control(a, "core-device", {"thingName": a.thing, "status": "UNHEALTHY"})
+        report = {"status": "FAILED", "reason": f"Error occurred while processing deployment. {{serviceName={broken}, currentState=BROKEN}}", "errorStack": ["DEPLOYMENT_FAILURE", "COMPONENT_UPDATE_ERROR", "COMPONENT_BROKEN"], "errorTypes": ["USER_COMPONENT_ERROR"]}
+    else:
+        report = {"status": "SUCCEEDED"}
+    control(a, "device-report", {"thingName": a.thing, "deploymentId": job["deploymentId"], "installedComponents": installed, **report})
+    print(f"reported deployment {job['deploymentId']}: {report['status']}, {len(installed)} component(s)")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for name in ("sockets", "cred-endpoint", "alias", "thing", "cert", "key", "region", "root"):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--artifact", help="s3://bucket/key to download with the credentials")
+    p.add_argument("--run", action="store_true", help="connect, take the deployment, run and report it")
+    p.add_argument("--fail", help="the component (name, or its suffix after '-') that ends BROKEN")
+    p.add_argument("--wait", type=float, default=60.0, help="seconds to wait for a deployment")
     a = p.parse_args()
     c = credentials(a)
     if a.artifact:
@@ -106,6 +205,8 @@ def main() -> int:
         with open(path, "wb") as f:
             f.write(data)
         print(f"downloaded {a.artifact} ({len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()[:12]}) with those credentials to {path}")
+    if a.run:
+        run(a, c)
     return 0
 
 

@@ -1193,6 +1193,56 @@ def report_core_device(b: "GreengrassBackend", body: dict[str, Any]) -> CoreDevi
     return cd
 
 
+def device_job(b: "GreengrassBackend", body: dict[str, Any]) -> dict[str, Any]:
+    """Device side, STAND-IN for the IoT job through which the nucleus gets its deployment (the
+    service has no HTTP API for it): the latest ACTIVE deployment reaching the registered core device
+    `thingName` (its thing or a thing group it is in), as {"deploymentId", "targetArn", "components"},
+    or {} when there is none. The device's execution becomes IN_PROGRESS."""
+    name = body.get("thingName")
+    if not isinstance(name, str) or not name:
+        raise ValueError("thingName is required")
+    cd = _state(b).core_devices.get(name)
+    if cd is None:
+        raise ValueError(f"{name} is not a registered core device (report it with /ggp-bench/greengrassv2/core-device first)")
+    reach = [d for d in _state(b).deployments.values() if d.status == "ACTIVE" and d.latest and cd in _members(b, d)]
+    if not reach:
+        return {}
+    d = max(reach, key=lambda x: x.created)
+    e = d.executions.setdefault(name, Execution())
+    if e.status == "QUEUED":
+        e.status, e.modified = "IN_PROGRESS", _now()
+    return {"deploymentId": d.id, "targetArn": d.target_arn, "components": d.components}
+
+
+def device_report(b: "GreengrassBackend", body: dict[str, Any]) -> dict[str, Any]:
+    """Device side, STAND-IN for the nucleus's status update after a deployment (over MQTT on AWS):
+    {"thingName", "deploymentId", "status": "SUCCEEDED"|"FAILED", "reason"?, "errorStack"?,
+    "errorTypes"?, "installedComponents": [...]} sets the device's execution and what it reports
+    installed; a thing target's deployment ends with it."""
+    name, dep_id, status = body.get("thingName"), body.get("deploymentId"), body.get("status")
+    if status not in ("SUCCEEDED", "FAILED"):
+        raise ValueError("status must be SUCCEEDED or FAILED")
+    cd = _state(b).core_devices.get(str(name))
+    d = _state(b).deployments.get(str(dep_id))
+    if cd is None or d is None:
+        raise ValueError("thingName must be a registered core device and deploymentId a deployment")
+    for key in ("errorStack", "errorTypes"):
+        v = body.get(key)
+        if v is not None and (not isinstance(v, list) or not all(isinstance(x, str) for x in v)):
+            raise ValueError(f"{key} must be a list of strings")
+    e = d.executions.setdefault(cd.thing_name, Execution())
+    e.status, e.modified = status, _now()
+    e.reason = body.get("reason") or ("SUCCESSFUL" if status == "SUCCEEDED" else "Deployment failed.")
+    e.error_stack, e.error_types = body.get("errorStack"), body.get("errorTypes")
+    if isinstance(body.get("installedComponents"), list):
+        cd.installed_components = body["installedComponents"]
+    cd.last_status_update = _now()
+    m = _TARGET.match(d.target_arn)
+    if m and m.group(3) == "thing" and m.group(4) == cd.thing_name:
+        d.status = "COMPLETED" if status == "SUCCEEDED" else "FAILED"
+    return {"deploymentId": d.id, "coreDeviceExecutionStatus": e.status}
+
+
 # ------------------------------------------------------------------------------------------------
 # Tags (V2 resources: components, deployments, core devices)
 # ------------------------------------------------------------------------------------------------

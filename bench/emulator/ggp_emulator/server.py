@@ -117,6 +117,13 @@ def _control(method: str, path: str, body: dict[str, Any], app: Any = None) -> A
         except ValueError as e:
             raise ControlError(str(e))
         return {"thingName": cd.thing_name, "status": cd.status, "region": region}
+    if path in ("/ggp-bench/greengrassv2/device-job", "/ggp-bench/greengrassv2/device-report"):
+        region = str(body.get("region") or "us-east-1")
+        fn = greengrass_v2.device_job if path.endswith("device-job") else greengrass_v2.device_report
+        try:
+            return fn(greengrass_backends[account][region], body)
+        except ValueError as e:
+            raise ControlError(str(e))
     if path == "/ggp-bench/greengrassv2/component-state":
         region = str(body.get("region") or "us-east-1")
         try:

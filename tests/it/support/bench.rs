@@ -151,3 +151,33 @@ fn exchange(mut stream: impl Read + Write, request: &[u8]) -> Result<Vec<u8>, St
         .map_err(|e| e.to_string())?;
     Ok(response)
 }
+
+/// Runs `script` (`sh -c`) in a fresh device stand-in of `arch` with no network, `dir` mounted
+/// read-only at /b, with more `docker run` arguments `extra` (mounts, environment); its success
+/// and its output (stdout then stderr).
+pub fn on_device(
+    arch: ggp::arch::Arch,
+    dir: &std::path::Path,
+    extra: &[String],
+    script: &str,
+) -> (bool, String) {
+    let env = bench_env();
+    let image = require(&env, &format!("GGP_DEVICE_IMAGE_{}", arch.name()));
+    let out = std::process::Command::new("docker")
+        .env("DOCKER_HOST", require(&env, "DOCKER_HOST"))
+        .args(["run", "--rm", "--network", "none", "--platform"])
+        .arg(arch.docker_platform())
+        .arg("-v")
+        .arg(format!("{}:/b:ro", dir.display()))
+        .args(extra)
+        .args([&image, "sh", "-c", script])
+        .output()
+        .unwrap_or_else(|e| panic!("docker: {e}; {HINT}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("--- {arch:?}\n{text}");
+    (out.status.success(), text)
+}
