@@ -163,7 +163,12 @@ pub async fn deploy(ctx: &Context, req: &DeployRequest) -> Result<DeployOutcome>
         )
         .await?;
     }
-    let report = target::deploy(cloud, &group, &plan, &packages, &req.provision).await?;
+    // GGP's credentials of the group, adopted on a first run (no certificate stored yet).
+    let mut provision = req.provision.clone();
+    provision.ggp_credentials = crate::provision::state::GgpCredentials::read(
+        &ctx.paths.root.join("credentials").join(&req.group),
+    )?;
+    let report = target::deploy(cloud, &group, &plan, &packages, &provision).await?;
 
     let bundle = match &req.outputs {
         Some(b) if report.result().is_ok() => {

@@ -146,7 +146,10 @@ async fn online(ctx: &Context, req: &PlanRequest, target: Target) -> Result<Opti
         Some(p) => p.clone(),
         None => built_packages(&ctx.paths, plan.artifacts()),
     };
-    let opts = DeployOptions::new(req.state_dir.clone());
+    let mut opts = DeployOptions::new(req.state_dir.clone());
+    opts.ggp_credentials = crate::provision::state::GgpCredentials::read(
+        &ctx.paths.root.join("credentials").join(&req.group),
+    )?;
     let changes = target::diff(cloud, group.as_ref(), &plan, &packages, &opts).await?;
     let mut warnings = warnings(&project);
     warnings.extend(missing_secrets.iter().map(|m| {

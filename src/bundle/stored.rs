@@ -67,7 +67,7 @@ pub fn load_dir(dir: &Path, group: &str) -> Result<Stored, BundleError> {
     let certificate_pem = std::fs::read_to_string(store.cert_path())
         .map_err(|e| missing(&store.cert_path(), &format!("the core certificate: {e}")))?;
     let private_key_pem = match cert.origin {
-        CertOrigin::Created => Some(Secret::new(
+        CertOrigin::Created | CertOrigin::Adopted => Some(Secret::new(
             std::fs::read_to_string(store.key_path())
                 .map_err(|e| missing(&store.key_path(), &format!("the core's private key: {e}")))?,
         )),

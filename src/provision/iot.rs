@@ -179,7 +179,7 @@ async fn choose_certificate(
         CertificateSource::ExistingArn { arn } => given_certificate(ctx, arn).await,
         CertificateSource::Csr { file } => csr_certificate(ctx, file, opts).await,
         CertificateSource::StoredOrNew => {
-            stored_or_new_certificate(ctx, plan, thing, principals).await
+            stored_or_new_certificate(ctx, plan, thing, principals, opts).await
         }
         CertificateSource::ForceNew => create_keys(ctx, "--force-create-new-keys").await,
     }
@@ -296,6 +296,7 @@ async fn stored_or_new_certificate(
     plan: &IotPlan,
     thing: Option<&Thing>,
     principals: &[String],
+    opts: &DeployOptions,
 ) -> Result<Chosen, ProvisionError> {
     if let Some(c) = ctx.state(|s| s.certificate.clone()) {
         match describe_cert(ctx, &c.id).await? {
@@ -318,6 +319,9 @@ async fn stored_or_new_certificate(
                 }
             )),
         }
+    }
+    if let Some(g) = &opts.ggp_credentials {
+        return adopt(ctx, plan, g, principals).await;
     }
     let attr_cert = thing.and_then(|t| t.attributes.get(ATTR_CERT).cloned());
     let mut candidates: Vec<&String> = principals.iter().filter(|p| p.contains(":cert/")).collect();
@@ -352,6 +356,66 @@ async fn stored_or_new_certificate(
         return reuse(ctx, cert, "found on the thing");
     }
     create_keys(ctx, "new group").await
+}
+
+/// GGP's certificate and key (`credentials/<group>/`), adopted when the certificate is the one on
+/// the thing, or, with none on the thing, an ACTIVE one of the account: no new certificate, and
+/// the key kept 0600 in the state folder. Another certificate on the thing is an error naming both
+/// ids. (That the key matches the certificate is checked by the device's nucleus, not here.)
+async fn adopt(
+    ctx: &Ctx<'_>,
+    plan: &IotPlan,
+    g: &crate::provision::state::GgpCredentials,
+    principals: &[String],
+) -> Result<Chosen, ProvisionError> {
+    let id = g.certificate_id()?;
+    let dir = g.dir.display();
+    let on_thing: Vec<&str> = principals
+        .iter()
+        .filter(|p| p.contains(":cert/"))
+        .map(|p| cert_id(p))
+        .collect();
+    if !on_thing.is_empty() && !on_thing.contains(&id.as_str()) {
+        return Err(ProvisionError::Input(format!(
+            "{dir}/core.pem is the certificate {id}, but the thing {} carries {}: these are GGP's credentials of another core; nothing was changed. Move {dir} away to let ggp choose, or attach {id} to the thing",
+            plan.thing_name,
+            on_thing.join(", ")
+        )));
+    }
+    match describe_cert(ctx, &id).await? {
+        Some((CertificateStatus::Active, _)) => {}
+        other => {
+            return Err(ProvisionError::Input(format!(
+                "{dir}/core.pem is the certificate {id}, which is {} in the account; nothing was changed",
+                match other {
+                    Some((s, _)) => s.as_str().to_string(),
+                    None => "not registered".into(),
+                }
+            )))
+        }
+    }
+    let arn = principals
+        .iter()
+        .find(|p| cert_id(p) == id)
+        .cloned()
+        .unwrap_or_else(|| {
+            format!(
+                "{}:cert/{id}",
+                crate::model::arn::prefix("iot", &ctx.cloud.region, &ctx.cloud.account)
+            )
+        });
+    if ctx.apply {
+        ctx.store.save_key(&g.key_pem)?;
+        ctx.store.save_cert(&g.cert_pem)?;
+    }
+    let cert = CertState {
+        id,
+        arn,
+        origin: CertOrigin::Adopted,
+        csr_sha256: None,
+    };
+    set_cert(ctx, &cert)?;
+    reuse(ctx, cert, &format!("adopted from GGP's {dir}"))
 }
 
 fn planned_cert() -> Chosen {

@@ -124,6 +124,8 @@ pub struct DeployOptions {
     pub propagation_timeout: Duration,
     /// Where changes and waits are shown as they happen (quiet unless the caller says).
     pub progress: Progress,
+    /// GGP's credentials of the group (`credentials/<group>/`), adopted on a first run.
+    pub ggp_credentials: Option<state::GgpCredentials>,
 }
 
 /// Lambda's limit for a zip sent in the request (bigger ones go through S3).
@@ -141,6 +143,7 @@ impl DeployOptions {
             fail_after: None,
             propagation_timeout: Duration::from_secs(120),
             progress: Progress::quiet(),
+            ggp_credentials: None,
         }
     }
 }
@@ -471,7 +474,12 @@ impl<'a> Ctx<'a> {
                 s.certificate.as_ref().map(|c| c.arn.clone()),
                 s.certificate
                     .as_ref()
-                    .filter(|c| c.origin == state::CertOrigin::Created)
+                    .filter(|c| {
+                        matches!(
+                            c.origin,
+                            state::CertOrigin::Created | state::CertOrigin::Adopted
+                        )
+                    })
                     .map(|_| self.store.key_path().display().to_string()),
             )
         });

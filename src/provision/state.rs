@@ -34,6 +34,9 @@ pub enum CertOrigin {
     Given,
     /// Found attached to the thing without a local key (a lost state file).
     Found,
+    /// GGP's, adopted with its key from `credentials/<group>/`: ggp holds the key, but did not
+    /// make the certificate, so it never deactivates or deletes it.
+    Adopted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,5 +316,71 @@ mod tests {
         std::fs::write(store.state_path(), "{not json").unwrap();
         let e = store.load("g").unwrap_err();
         assert_eq!(e.exit_code(), super::super::error::code::PROVISION_STATE);
+    }
+}
+
+/// GGP's credentials of a group: `credentials/<group>/core.pem` and `core.key`, the files GGP
+/// wrote next to its project (`BasicIotHelper`), world-readable. ggp adopts them on a first run when
+/// the certificate is the core's (see `iot::adopt`), and from then keeps its own 0600 copy.
+#[derive(Clone)]
+pub struct GgpCredentials {
+    pub dir: PathBuf,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for GgpCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GgpCredentials")
+            .field("dir", &self.dir)
+            .field("key_pem", &"<secret>")
+            .finish()
+    }
+}
+
+impl GgpCredentials {
+    /// The credentials in `dir`, when it holds both `core.pem` and `core.key`.
+    pub fn read(dir: &Path) -> Result<Option<GgpCredentials>, ProvisionError> {
+        let (cert, key) = (dir.join("core.pem"), dir.join("core.key"));
+        if !cert.is_file() || !key.is_file() {
+            return Ok(None);
+        }
+        let read = |p: &Path| {
+            std::fs::read_to_string(p)
+                .map_err(|e| ProvisionError::Input(format!("{}: {e}", p.display())))
+        };
+        Ok(Some(GgpCredentials {
+            dir: dir.to_path_buf(),
+            cert_pem: read(&cert)?,
+            key_pem: read(&key)?,
+        }))
+    }
+
+    /// The AWS IoT certificate id of `core.pem`: the hex SHA-256 of its DER encoding.
+    pub fn certificate_id(&self) -> Result<String, ProvisionError> {
+        use sha2::{Digest, Sha256};
+        let body: String = self
+            .cert_pem
+            .lines()
+            .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("-----END CERTIFICATE"))
+            .collect();
+        let der = aws_smithy_types::base64::decode(body.trim()).map_err(|e| {
+            ProvisionError::Input(format!(
+                "{}: not a PEM certificate: {e}",
+                self.dir.join("core.pem").display()
+            ))
+        })?;
+        if der.is_empty() {
+            return Err(ProvisionError::Input(format!(
+                "{}: no certificate in it",
+                self.dir.join("core.pem").display()
+            )));
+        }
+        Ok(Sha256::digest(&der)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect())
     }
 }

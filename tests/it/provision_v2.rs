@@ -1159,6 +1159,85 @@ async fn a_lambda_package_with_native_code_is_a_component_for_its_architecture_o
     assert_eq!(platforms(&pure), [json!({"os": "linux"})]);
 }
 
+/// Issue 15 item 3: a GGP user migrating keeps the core's keys in `credentials/<group>/`, which ggp
+/// never read, so the first run found the certificate on the thing without its key. They are
+/// adopted when the certificate is the thing's: no new certificate, ggp's own 0600 copy of the key;
+/// GGP's credentials of another core are refused naming both certificate ids.
+#[tokio::test]
+async fn ggp_credentials_of_the_group_are_adopted_without_a_new_certificate() {
+    let emu = emulator::fresh();
+    let cloud = cloud(&emu).await;
+    let iot = &cloud.clients.iot;
+    let thing = format!("{GROUP}_Core");
+    // What GGP left: the core thing with its certificate, and the key files next to the project.
+    let ggp_keys = |project: &Path, keys: &aws_sdk_iot::operation::create_keys_and_certificate::CreateKeysAndCertificateOutput| {
+        let dir = project.join("credentials").join(GROUP);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("core.pem"), keys.certificate_pem().unwrap()).unwrap();
+        std::fs::write(
+            dir.join("core.key"),
+            keys.key_pair().unwrap().private_key().unwrap(),
+        )
+        .unwrap();
+    };
+    let new_keys = || async {
+        iot.create_keys_and_certificate()
+            .set_as_active(true)
+            .send()
+            .await
+            .unwrap()
+    };
+    let first = new_keys().await;
+    iot.create_thing().thing_name(&thing).send().await.unwrap();
+    iot.attach_thing_principal()
+        .thing_name(&thing)
+        .principal(first.certificate_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let project = example_copy();
+    ggp_keys(project.path(), &first);
+    let setup = v2_setup(project.path(), "deployments/hello-python.conf");
+    cloud.clients.recorder().clear();
+    let r = setup.deploy(&cloud).await.unwrap();
+    r.result().unwrap();
+    assert_eq!(r.certificate_arn.as_deref(), first.certificate_arn());
+    let m = cloud.clients.recorder().mutating();
+    assert!(
+        !m.iter().any(|c| c.contains("Certificate")),
+        "a certificate was made or changed: {m:?}"
+    );
+    let key = r.private_key.as_deref().expect("ggp holds the key now");
+    assert_eq!(
+        std::fs::read_to_string(key).unwrap(),
+        first.key_pair().unwrap().private_key().unwrap()
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{key}");
+    }
+    assert!(
+        r.changes.iter().any(|c| c.kind == "iot-certificate"
+            && c.details.iter().any(|d| d.contains("adopted from GGP's"))),
+        "{}",
+        r.render_text()
+    );
+
+    // GGP's credentials of another core (a certificate the thing does not carry): refused.
+    let other = new_keys().await;
+    let project2 = example_copy();
+    ggp_keys(project2.path(), &other);
+    let setup2 = v2_setup(project2.path(), "deployments/hello-python.conf");
+    let msg = setup2.deploy(&cloud).await.unwrap_err().to_string();
+    for id in [
+        other.certificate_id().unwrap(),
+        first.certificate_id().unwrap(),
+    ] {
+        assert!(msg.contains(id), "{id} not in: {msg}");
+    }
+}
+
 #[tokio::test]
 async fn the_things_of_connected_shadows_are_created() {
     let emu = emulator::fresh();

@@ -66,6 +66,12 @@ def patch_iot() -> None:
     from moto.iot.exceptions import InvalidRequestException, ResourceNotFoundException
 
     IoTBackend = iot_models.IoTBackend
+    # AWS IoT's certificate id is the SHA-256 fingerprint of the certificate's DER encoding (what
+    # `openssl x509 -noout -fingerprint -sha256` prints, without colons), which tools such as ggp
+    # compute to recognise a certificate from its PEM file; moto hashes the PEM text unless told.
+    from moto.core.config import default_user_config
+
+    default_user_config.setdefault("iot", {})["use_valid_cert"] = True
 
     def describe_endpoint(self, endpoint_type: str):
         ep = iot_models.FakeEndpoint(endpoint_type, self.region_name)  # validates the type
