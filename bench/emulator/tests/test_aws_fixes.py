@@ -209,3 +209,18 @@ def test_thing_group_tags(iot):
     assert error_of(e)[:2] == (404, "ResourceNotFoundException")
     again = iot.create_thing_group(thingGroupName="fleet")["thingGroupArn"]
     assert iot.list_tags_for_resource(resourceArn=again)["tags"] == []
+
+
+def test_s3_conditional_writes_answer_412_as_s3_does(emu):
+    # S3 conditional writes (moto implements them; kept here so a moto upgrade that loses them shows) (PutObject If-None-Match: * and If-Match: <ETag>): 412 PreconditionFailed.
+    s3 = emu.client("s3")
+    s3.create_bucket(Bucket="state")
+    first = s3.put_object(Bucket="state", Key="g/lock", Body=b"holder-a", IfNoneMatch="*")
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket="state", Key="g/lock", Body=b"holder-b", IfNoneMatch="*")
+    assert (error_of(e)[0], error_of(e)[2]["Code"]) == (412, "PreconditionFailed")  # S3: XML error, no x-amzn-errortype
+    s3.put_object(Bucket="state", Key="g/lock", Body=b"holder-a2", IfMatch=first["ETag"])
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket="state", Key="g/lock", Body=b"late", IfMatch=first["ETag"])
+    assert (error_of(e)[0], error_of(e)[2]["Code"]) == (412, "PreconditionFailed")
+    assert s3.get_object(Bucket="state", Key="g/lock")["Body"].read() == b"holder-a2"

@@ -453,3 +453,32 @@ def test_arns_of_another_partition_name_nothing(emu):
         gg2.describe_component(arn=created["arn"].replace("arn:aws-cn:", "arn:aws:"))
     assert error_of(e)[:2] == (404, "ResourceNotFoundException")
     assert gg2.create_deployment(targetArn=group, components={})["deploymentId"]
+
+
+def test_a_device_takes_its_job_and_reports_it(emu, gg2, iot):
+    # The device side the stand-in uses (the IoT job and the nucleus's status update on AWS).
+    iot.create_thing_group(thingGroupName="fleet")
+    iot.create_thing(thingName="core1")
+    iot.add_thing_to_thing_group(thingGroupName="fleet", thingName="core1")
+    group = iot.describe_thing_group(thingGroupName="fleet")["thingGroupArn"]
+    deployable(gg2, inlineRecipe=recipe())
+    dep = gg2.create_deployment(targetArn=group, components={"com.example.Hello": {"componentVersion": "1.0.0"}})["deploymentId"]
+    with pytest.raises(urllib.error.HTTPError) as e:  # not connected yet: no core device
+        emu.post("/ggp-bench/greengrassv2/device-job", {"thingName": "core1"})
+    assert e.value.code == 400
+    emu.post("/ggp-bench/greengrassv2/core-device", {"thingName": "core1", "autoApply": False})
+    job = emu.post("/ggp-bench/greengrassv2/device-job", {"thingName": "core1"})
+    assert (job["deploymentId"], job["components"]) == (dep, {"com.example.Hello": {"componentVersion": "1.0.0"}})
+    eff = gg2.list_effective_deployments(coreDeviceThingName="core1")["effectiveDeployments"]
+    assert [e["coreDeviceExecutionStatus"] for e in eff] == ["IN_PROGRESS"]
+    installed = [{"componentName": "com.example.Hello", "componentVersion": "1.0.0", "lifecycleState": "BROKEN", "isRoot": True}]
+    emu.post("/ggp-bench/greengrassv2/device-report", {"thingName": "core1", "deploymentId": dep, "status": "FAILED", "reason": "broken", "errorStack": ["DEPLOYMENT_FAILURE", "COMPONENT_BROKEN"], "installedComponents": installed})
+    eff = gg2.list_effective_deployments(coreDeviceThingName="core1")["effectiveDeployments"][0]
+    assert (eff["coreDeviceExecutionStatus"], eff["reason"], eff["statusDetails"]["errorStack"]) == ("FAILED", "broken", ["DEPLOYMENT_FAILURE", "COMPONENT_BROKEN"])
+    assert gg2.get_deployment(deploymentId=dep)["deploymentStatus"] == "ACTIVE"  # a thing group's: continuous
+    got = gg2.list_installed_components(coreDeviceThingName="core1")["installedComponents"]
+    assert [(c["componentName"], c["lifecycleState"]) for c in got] == [("com.example.Hello", "BROKEN")]
+    with pytest.raises(urllib.error.HTTPError) as e:
+        emu.post("/ggp-bench/greengrassv2/device-report", {"thingName": "core1", "deploymentId": dep, "status": "DONE"})
+    assert e.value.code == 400
+
