@@ -809,6 +809,7 @@ impl Runner<'_> {
             .opts
             .ca_bundle()
             .and_then(|path| std::fs::read(path).ok());
+        let mut fell_back: Option<&str> = None;
         for (n, r) in recipes.iter().enumerate() {
             if r.uses_native && images.native != images.target {
                 let native = crate::docker::arch_from_docker(
@@ -868,10 +869,11 @@ impl Runner<'_> {
             }
             match outcome {
                 BuildOutcome::Built { image_id } => {
+                    p.step(&how_it_ran(r, images, fell_back));
                     return Ok(Built {
                         image_id,
                         recipe: r.label,
-                    })
+                    });
                 }
                 BuildOutcome::Failed { message, log } => {
                     let text = log.join("\n");
@@ -885,6 +887,7 @@ impl Runner<'_> {
                             r.label,
                             recipes[n + 1].label
                         ));
+                        fell_back = Some(r.label);
                         continue;
                     }
                     return Err(job.fail(FailureKind::Build, explain(r.label, &message, &log)));
@@ -892,6 +895,39 @@ impl Runner<'_> {
             }
         }
         Err(job.fail(FailureKind::Build, "no recipe applies"))
+    }
+}
+
+/// Whether a job's build ran natively or under emulation, and why (`ggp build` prints it per
+/// function and architecture): natively when the target is the engine's own architecture or the
+/// recipe works in the native builder (cross-platform wheels: no target code runs); nothing runs
+/// when the recipe only copies files; emulated (qemu) otherwise, naming the recipe and the
+/// attempt that was not possible first.
+fn how_it_ran(r: &recipe::Recipe, images: &recipe::Images, fell_back_from: Option<&str>) -> String {
+    if !r.dockerfile.contains("\nRUN ") && !r.dockerfile.starts_with("RUN ") {
+        return format!("no code ran ({}): files copied only", r.label);
+    }
+    if images.native == images.target {
+        return format!(
+            "ran natively ({}): the target is the engine's own architecture",
+            r.label
+        );
+    }
+    if r.uses_native {
+        return format!(
+            "ran natively ({}): nothing of the target architecture runs",
+            r.label
+        );
+    }
+    match fell_back_from {
+        Some(prev) => format!(
+            "ran emulated under qemu ({}): {prev} was not possible",
+            r.label
+        ),
+        None => format!(
+            "ran emulated under qemu ({}): the recipe runs target code",
+            r.label
+        ),
     }
 }
 
@@ -1016,6 +1052,47 @@ fn human(n: u64) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn each_build_says_whether_it_ran_natively_or_emulated_and_why() {
+        let images = |target: &str| Images {
+            target: target.into(),
+            target_platform: "linux/arm64".into(),
+            native: "amd64-builder".into(),
+            native_platform: "linux/amd64".into(),
+        };
+        let r = |label: &'static str, native: bool, dockerfile: &str| Recipe {
+            label,
+            dockerfile: dockerfile.into(),
+            members: Vec::new(),
+            uses_native: native,
+            fallback_when: &[],
+        };
+        let runs = "FROM x AS work\nRUN [\"/bin/sh\"]\nFROM y\nCOPY a b\n";
+        let arm = images("arm64-builder");
+        assert_eq!(
+            how_it_ran(&r("cross-platform wheels", true, runs), &arm, None),
+            "ran natively (cross-platform wheels): nothing of the target architecture runs"
+        );
+        assert_eq!(
+            how_it_ran(&r("wheels built in a target-architecture container", false, runs), &arm, Some("cross-platform wheels")),
+            "ran emulated under qemu (wheels built in a target-architecture container): cross-platform wheels was not possible"
+        );
+        assert!(how_it_ran(&r("npm", false, runs), &arm, None)
+            .starts_with("ran emulated under qemu (npm)"));
+        assert!(
+            how_it_ran(&r("npm", false, runs), &images("amd64-builder"), None)
+                .ends_with("the target is the engine's own architecture")
+        );
+        assert_eq!(
+            how_it_ran(
+                &r("no requirements", false, "FROM y\nCOPY src/ /p/\n"),
+                &arm,
+                None
+            ),
+            "no code ran (no requirements): files copied only"
+        );
+    }
 
     /// A function conf with GGP's defaults.
     pub fn function(name: &str, language: &str, handler: &str) -> FunctionConf {
