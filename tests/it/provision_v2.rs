@@ -1124,8 +1124,8 @@ async fn a_docker_application_connector_deploys_with_its_compose_file() {
 
 /// Issue 14: a Lambda package with native code (a C extension, built for the one `-a`
 /// architecture) was published as a component for any Linux (`os: linux`), so a core of another
-/// architecture would install code it cannot run. Its component now names the architecture; a
-/// pure package still runs anywhere.
+/// architecture would install code it cannot run. Its component now names the architecture (an
+/// arm64 device fails it, as its nucleus would); a pure package still runs anywhere.
 #[tokio::test]
 async fn a_lambda_package_with_native_code_is_a_component_for_its_architecture_only() {
     let emu = emulator::fresh();
@@ -1151,7 +1151,23 @@ async fn a_lambda_package_with_native_code_is_a_component_for_its_architecture_o
         platforms(&native),
         [json!({"os": "linux", "architecture": "amd64"})]
     );
-    // The same function with pure Python: any Linux.
+    // An arm64 core device of the group connects: its nucleus finds no manifest of that component
+    // for its platform and fails the deployment (the emulator matches platforms as the nucleus
+    // does), where the old `os: linux` component would have been installed and failed to load.
+    emu.control(
+        "/ggp-bench/greengrassv2/core-device",
+        json!({"thingName": format!("{GROUP}_Core"), "architecture": "aarch64"}),
+    );
+    let e = setup.deploy(&cloud).await.unwrap().result().unwrap_err();
+    assert_eq!(e.exit_code(), 31, "{e}");
+    let msg = e.to_string();
+    for part in [
+        format!("No manifest of v2-group-HelloPython@{version}"),
+        "architecture aarch64".to_string(),
+    ] {
+        assert!(msg.contains(&part), "{part} not in: {msg}");
+    }
+    // The same function with pure Python: any Linux, so the arm64 device installs it.
     setup.code.insert("HelloPython".into(), "# pure\n".into());
     setup.deploy(&cloud).await.unwrap().result().unwrap();
     let version = versions_of(&latest_deployment(&cloud).await)["v2-group-HelloPython"].clone();

@@ -872,6 +872,38 @@ def _missing_components(b: "GreengrassBackend", d: Deployment) -> list[str]:
     return missing
 
 
+def _platform_value_matches(want: Any, have: str) -> bool:
+    """A recipe platform value against the device's ("component recipe reference", Platform): equal,
+    `*` for any, or a Java regular expression written `/…/`."""
+    w = str(want)
+    if w == "*":
+        return True
+    if len(w) >= 2 and w.startswith("/") and w.endswith("/"):
+        return re.fullmatch(w[1:-1], have) is not None
+    return w == have
+
+
+def _unplatformed(b: "GreengrassBackend", d: Deployment, cd: CoreDevice) -> list[str]:
+    """The private component versions of `d` with no manifest for the device's platform: the nucleus
+    takes the first manifest whose Platform matches (os, architecture, architecture.detail as the
+    device reports them) and fails the deployment when none does. A device that reported no
+    architecture is not checked on it."""
+    device = {"os": cd.platform or "linux"}
+    if cd.architecture:
+        device["architecture"] = cd.architecture
+    out = []
+    for name, spec in d.components.items():
+        cv = _state(b).components.get(name, {}).get(spec.get("componentVersion"))
+        if cv is None or not cv.platforms:
+            continue
+        if not any(
+            all(k not in device or _platform_value_matches(v, device[k]) for k, v in p.get("attributes", {}).items())
+            for p in cv.platforms
+        ):
+            out.append(f"{name}@{cv.version}")
+    return out
+
+
 def _cancel_executions(d: Deployment) -> None:
     for e in d.executions.values():
         if e.status in ("QUEUED", "IN_PROGRESS"):
@@ -906,6 +938,14 @@ def _device_outcome(b: "GreengrassBackend", d: Deployment, cd: CoreDevice) -> di
         return {
             "status": "FAILED",
             "reason": f"Component versions could not be resolved: {', '.join(missing)}",
+            "errorStack": ["DEPLOYMENT_FAILURE", "NO_AVAILABLE_COMPONENT_VERSION"],
+            "errorTypes": ["REQUEST_ERROR"],
+        }
+    foreign = _unplatformed(b, d, cd)
+    if foreign:
+        return {
+            "status": "FAILED",
+            "reason": f"No manifest of {', '.join(foreign)} matches the platform of {cd.thing_name} (os {cd.platform or 'linux'}, architecture {cd.architecture})",
             "errorStack": ["DEPLOYMENT_FAILURE", "NO_AVAILABLE_COMPONENT_VERSION"],
             "errorTypes": ["REQUEST_ERROR"],
         }

@@ -482,3 +482,20 @@ def test_a_device_takes_its_job_and_reports_it(emu, gg2, iot):
         emu.post("/ggp-bench/greengrassv2/device-report", {"thingName": "core1", "deploymentId": dep, "status": "DONE"})
     assert e.value.code == 400
 
+
+
+def test_a_device_fails_a_component_with_no_manifest_for_its_platform(emu, gg2, iot):
+    # The nucleus picks the first manifest whose Platform matches the device (os, architecture;
+    # `*` and /regex/ values), and fails the deployment when none does.
+    target = _core(emu, iot, architecture="aarch64")
+    x86 = [{"Platform": {"os": "linux", "architecture": "amd64"}}]
+    deployable(gg2, inlineRecipe=recipe(Manifests=x86))
+    dep = gg2.create_deployment(targetArn=target, components={"com.example.Hello": {"componentVersion": "1.0.0"}})["deploymentId"]
+    assert _poll(gg2, dep, 3)[-1] == "FAILED"
+    eff = gg2.list_effective_deployments(coreDeviceThingName="core1")["effectiveDeployments"][0]
+    assert "No manifest of com.example.Hello@1.0.0" in eff["reason"] and "architecture aarch64" in eff["reason"]
+    assert eff["statusDetails"]["errorStack"] == ["DEPLOYMENT_FAILURE", "NO_AVAILABLE_COMPONENT_VERSION"]
+    arm = [{"Platform": {"os": "linux", "architecture": "/aarch64|arm/"}}]
+    deployable(gg2, inlineRecipe=recipe(version="1.0.1", Manifests=arm))
+    dep = gg2.create_deployment(targetArn=target, components={"com.example.Hello": {"componentVersion": "1.0.1"}})["deploymentId"]
+    assert _poll(gg2, dep, 3)[-1] == "COMPLETED"
