@@ -77,17 +77,32 @@ async fn packages(
     Ok(Package::from_artifacts(&ctx.paths.root, &artifacts, arch))
 }
 
-/// The plan of the project for `arch`, loaded with the account, region and `group_id` (GROUP_ID
-/// in environments; a placeholder when `None`), its functions resolved and runtimes checked.
-async fn derive(
-    ctx: &Context,
-    req: &DeployRequest,
-    source: &DeploymentSource,
-    git: &GitCheckouts,
+/// What every derivation of a deploy's plan takes.
+#[derive(Clone, Copy)]
+struct Pass<'a> {
+    req: &'a DeployRequest,
+    source: &'a DeploymentSource,
+    git: &'a GitCheckouts,
     target: Target,
     arch: Arch,
+}
+
+/// The plan of the project for `arch`, loaded with the account, region and `group_id` (GROUP_ID
+/// in environments; a placeholder when `None`), its functions resolved and runtimes checked.
+/// `secrets` holds the secrets' ARNs resolved so far (a second pass reads only new ones).
+async fn derive(
+    ctx: &Context,
+    p: &Pass<'_>,
     group_id: Option<String>,
+    secrets: &mut std::collections::BTreeMap<String, String>,
 ) -> Result<Plan> {
+    let Pass {
+        req,
+        source,
+        git,
+        target,
+        arch,
+    } = *p;
     let cloud = ctx.cloud().await?;
     let injected = Injected {
         group_name: req.group.clone(),
@@ -102,7 +117,7 @@ async fn derive(
     opts.archs = vec![arch];
     if target == Target::V2 {
         // SecretManager reads each secret by its full ARN: a missing one stops the deploy here.
-        let (found, missing) = crate::provision::resolve_secrets(cloud, &project).await?;
+        let (found, missing) = crate::provision::resolve_secrets(cloud, &project, secrets).await?;
         if !missing.is_empty() {
             return Err(crate::provision::ProvisionError::Input(format!(
                 "{} do(es) not exist in {} (localSecretsManagerResources); nothing was changed: create the secret (aws secretsmanager create-secret --name NAME) or fix the name",
@@ -111,7 +126,8 @@ async fn derive(
             ))
             .into());
         }
-        opts.secret_arns = found;
+        *secrets = found;
+        opts.secret_arns = secrets.clone();
     }
     Ok(Plan::derive(
         &model::build(&project, &injected, &opts),
@@ -148,26 +164,23 @@ pub async fn deploy(ctx: &Context, req: &DeployRequest) -> Result<DeployOutcome>
     // GROUP_ID is the existing group's, or a placeholder until the group is made.
     let found = target::find(cloud, target, &req.group).await?;
     let found_id = found.as_ref().map(|g| g.id().to_string());
-    let mut plan = derive(ctx, req, &source, &git, target, arch, found_id.clone()).await?;
+    let pass = Pass {
+        req,
+        source: &source,
+        git: &git,
+        target,
+        arch,
+    };
+    let mut secrets = std::collections::BTreeMap::new();
+    let mut plan = derive(ctx, &pass, found_id.clone(), &mut secrets).await?;
     let group = target::ensure(cloud, target, &req.group, &req.provision).await?;
     if found_id.as_deref() != Some(group.id()) {
         // Derived again with the id of the group just made (GROUP_ID in environments).
-        plan = derive(
-            ctx,
-            req,
-            &source,
-            &git,
-            target,
-            arch,
-            Some(group.id().to_string()),
-        )
-        .await?;
+        plan = derive(ctx, &pass, Some(group.id().to_string()), &mut secrets).await?;
     }
     // GGP's credentials of the group, adopted on a first run (no certificate stored yet).
     let mut provision = req.provision.clone();
-    provision.ggp_credentials = crate::provision::state::GgpCredentials::read(
-        &ctx.paths.root.join("credentials").join(&req.group),
-    )?;
+    provision.ggp_credentials = ctx.ggp_credentials(&req.group)?;
     let report = target::deploy(cloud, &group, &plan, &packages, &provision).await?;
 
     let bundle = match &req.outputs {

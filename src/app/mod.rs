@@ -164,6 +164,17 @@ impl Context {
         Ok(StateStore::new(dir).load(group)?)
     }
 
+    /// GGP's credentials of `group` in the project (`credentials/<group>/core.pem`, `core.key`),
+    /// when it has them: adopted by a first deploy.
+    pub fn ggp_credentials(
+        &self,
+        group: &str,
+    ) -> Result<Option<crate::provision::state::GgpCredentials>> {
+        Ok(crate::provision::state::GgpCredentials::read(
+            &self.paths.root.join("credentials").join(group),
+        )?)
+    }
+
     /// The day the runtime table is applied on: `GGP_TODAY=YYYY-MM-DD`, else the system clock
     /// (UTC).
     pub fn today(&self) -> Result<crate::runtimes::Date> {

@@ -135,7 +135,8 @@ async fn online(ctx: &Context, req: &PlanRequest, target: Target) -> Result<Opti
     let mut opts = req.model.clone();
     let mut missing_secrets = Vec::new();
     if target == Target::V2 {
-        let (found, missing) = crate::provision::resolve_secrets(cloud, &project).await?;
+        let (found, missing) =
+            crate::provision::resolve_secrets(cloud, &project, &Default::default()).await?;
         opts.secret_arns = found;
         missing_secrets = missing;
     }
@@ -147,9 +148,7 @@ async fn online(ctx: &Context, req: &PlanRequest, target: Target) -> Result<Opti
         None => built_packages(&ctx.paths, plan.artifacts()),
     };
     let mut opts = DeployOptions::new(req.state_dir.clone());
-    opts.ggp_credentials = crate::provision::state::GgpCredentials::read(
-        &ctx.paths.root.join("credentials").join(&req.group),
-    )?;
+    opts.ggp_credentials = ctx.ggp_credentials(&req.group)?;
     let changes = target::diff(cloud, group.as_ref(), &plan, &packages, &opts).await?;
     let mut warnings = warnings(&project);
     warnings.extend(missing_secrets.iter().map(|m| {

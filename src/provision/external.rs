@@ -178,13 +178,15 @@ fn git_dir_name(r: &FunctionRef) -> String {
 /// resolved to their full ARNs with DescribeSecret, which takes either: Secrets Manager adds a
 /// random `-XXXXXX` to every secret's ARN, so an ARN built from the name is not the secret's and
 /// the SecretManager component's `cloudSecrets` wants the real one. An ARN that already ends in a
-/// suffix is kept as is. Returns the found ones (configured value → ARN) and, for the missing
-/// ones, `"function F: secret S"`. Only reads.
+/// suffix is kept as is, and so is a secret in `known` (resolved by an earlier pass). Returns the
+/// found ones (configured value → ARN, `known` included) and, for the missing ones,
+/// `"function F: secret S"`. Only reads.
 pub async fn resolve_secrets(
     cloud: &Cloud,
     project: &Project,
+    known: &BTreeMap<String, String>,
 ) -> Result<(BTreeMap<String, String>, Vec<String>), ProvisionError> {
-    let mut found = BTreeMap::new();
+    let mut found = known.clone();
     let mut missing = Vec::new();
     for f in &project.functions {
         for s in &f.local_secrets_manager_resources {

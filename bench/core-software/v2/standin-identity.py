@@ -43,9 +43,6 @@ import ssl
 import sys
 import urllib.parse
 
-EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-
-
 class UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, path: str, host: str, tls: ssl.SSLContext | None = None):
         super().__init__(host, timeout=60)
@@ -76,32 +73,9 @@ def sign(key: bytes, msg: str) -> bytes:
     return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
 
 
-def get_object(a: argparse.Namespace, c: dict[str, str]) -> bytes:
-    """S3 GetObject, SigV4 ("Signature Version 4 signing process", S3 API reference: path-style)."""
-    bucket, _, key = a.artifact[len("s3://") :].partition("/")
-    host = f"s3.{a.region}.amazonaws.com"
-    path = "/" + urllib.parse.quote(f"{bucket}/{key}", safe="/-_.~")
-    now = dt.datetime.now(dt.timezone.utc)
-    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-    headers = {"host": host, "x-amz-content-sha256": EMPTY_SHA256, "x-amz-date": amz_date, "x-amz-security-token": c["sessionToken"]}
-    names = sorted(headers)
-    canonical = "\n".join(["GET", path, "", *(f"{n}:{headers[n]}" for n in names), "", ";".join(names), EMPTY_SHA256])
-    scope = f"{day}/{a.region}/s3/aws4_request"
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    k = sign(sign(sign(sign(("AWS4" + c["secretAccessKey"]).encode(), day), a.region), "s3"), "aws4_request")
-    signature = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
-    headers["Authorization"] = f"AWS4-HMAC-SHA256 Credential={c['accessKeyId']}/{scope}, SignedHeaders={';'.join(names)}, Signature={signature}"
-    conn = UnixHTTPConnection(os.path.join(a.sockets, "aws.sock"), host)
-    conn.request("GET", path, headers={("Host" if n == "host" else n): v for n, v in headers.items()})
-    r = conn.getresponse()
-    body = r.read()
-    if r.status != 200:
-        raise SystemExit(f"downloading {a.artifact} with those credentials refused: HTTP {r.status} {body.decode('utf-8', 'replace').strip()}")
-    return body
-
-
 def signed(a: argparse.Namespace, c: dict[str, str], service: str, method: str, path: str, body: bytes, extra: dict[str, str]) -> tuple[int, bytes]:
-    """A SigV4-signed request to `service` over aws.sock."""
+    """A request to `service` over aws.sock, SigV4-signed with the session credentials ("Signature
+    Version 4 signing process": canonical request, string to sign, derived key)."""
     host = f"{service}.{a.region}.amazonaws.com"
     now = dt.datetime.now(dt.timezone.utc)
     amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
@@ -118,6 +92,16 @@ def signed(a: argparse.Namespace, c: dict[str, str], service: str, method: str, 
     conn.request(method, path, body=body, headers={("Host" if n == "host" else n): v for n, v in headers.items()})
     r = conn.getresponse()
     return r.status, r.read()
+
+
+def get_object(a: argparse.Namespace, c: dict[str, str]) -> bytes:
+    """S3 GetObject, path-style, SigV4-signed (S3 API reference)."""
+    bucket, _, key = a.artifact[len("s3://") :].partition("/")
+    path = "/" + urllib.parse.quote(f"{bucket}/{key}", safe="/-_.~")
+    status, body = signed(a, c, "s3", "GET", path, b"", {})
+    if status != 200:
+        raise SystemExit(f"downloading {a.artifact} with those credentials refused: HTTP {status} {body.decode('utf-8', 'replace').strip()}")
+    return body
 
 
 def logs(a: argparse.Namespace, c: dict[str, str], target: str, payload: dict) -> None:
